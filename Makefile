@@ -1,0 +1,76 @@
+# The book's two commands are `make book` and `make test` (see README.md).
+# Every target creates .venv from requirements.txt when it is missing or stale.
+
+SHELL        := /bin/bash
+PYTHON       ?= python3
+VENV         := .venv
+BIN          := $(VENV)/bin
+STAMP        := $(VENV)/.installed
+CHAPTERS     := $(sort $(wildcard chapters/*.ipynb))
+# Per-cell execution timeout (s), everywhere notebooks run: a stalled cell
+# fails fast instead of hanging CI (see ../shared/PITFALLS.md, nbclient#312).
+CELL_TIMEOUT := 60
+PORT         ?= 8000
+
+# JAX probes for accelerators at import unless told it is on a CPU.
+export JAX_PLATFORMS := cpu
+# Compiled XLA programs are cached on disk: a chapter's second execution
+# (nbval, then the book build) skips most compilation.
+export JAX_COMPILATION_CACHE_DIR := $(CURDIR)/_build/.jax_cache
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0
+export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
+# debugpy (inside ipykernel) warns on stderr about frozen modules otherwise.
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv book test nbval unit outputs serve clean
+
+help:
+	@echo "make book     execute the chapters and build the HTML book into _build/html"
+	@echo "make test     strict nbval on every chapter, the HTML build (-W) and pytest nbtests/"
+	@echo "make outputs  re-execute every chapter in place (do this before committing a notebook)"
+	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
+	@echo "make clean    remove _build"
+
+$(STAMP): requirements.txt pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	mkdir -p _build
+	$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going
+	@echo
+	@echo "The book is in _build/html: open file://$(CURDIR)/_build/html/index.html or run 'make serve'."
+
+test: $(STAMP)
+	$(MAKE) nbval
+	$(MAKE) book
+	$(MAKE) unit
+
+# Strict nbval: every stored output must be reproduced by a fresh run.
+nbval: $(STAMP)
+	mkdir -p _build
+	$(BIN)/pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+		--nbval-sanitize-with nbtests/sanitize.cfg $(CHAPTERS)
+
+# Unit tests of nnbook and checks of the built pages (run after `book`).
+unit: $(STAMP)
+	$(BIN)/pytest nbtests
+
+outputs: $(STAMP)
+	for nb in $(CHAPTERS); do \
+		echo "executing $$nb"; \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=$(CELL_TIMEOUT) "$$nb" || exit 1; \
+	done
+
+serve:
+	@test -f _build/html/index.html || { echo "No book yet: run 'make book' first."; exit 1; }
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+clean:
+	rm -rf _build
