@@ -28,10 +28,10 @@ def central_difference(f: Callable, x, h: float = 1e-5):
 
 
 def relative_error(a, b) -> float:
-    """|a - b| / max(|a|, |b|, tiny): the number a gradient check reports."""
+    """||a - b|| / max(||a||, ||b||) (0 if both are 0): the number a gradient check reports."""
     a, b = jnp.asarray(a), jnp.asarray(b)
-    scale = jnp.maximum(jnp.maximum(jnp.linalg.norm(a), jnp.linalg.norm(b)), 1e-300)
-    return float(jnp.linalg.norm(a - b) / scale)
+    scale = max(float(jnp.linalg.norm(a)), float(jnp.linalg.norm(b)))
+    return 0.0 if scale == 0.0 else float(jnp.linalg.norm(a - b)) / scale
 
 
 def tangent_line(f: Callable, x0: float, xs):

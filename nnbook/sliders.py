@@ -219,9 +219,11 @@ def _new_canvas(spec: FigureSpec) -> tuple[Figure, FigureCanvasAgg, list[Axes]]:
     for index in sorted({s.axes for s in spec.styles.values()}):
         if index >= len(axes):
             raise ValueError(f"figure {spec.name!r}: a Style refers to axes {index}, but setup made {len(axes)}.")
-        labelled = [(n, s) for n, s in spec.styles.items() if s.axes == index and s.label]
-        if labelled:
-            handles = [Line2D([], [], label=s.label, **_line_kwargs(s)) for _, s in labelled]
+        # One legend per axes: what setup labelled, then the moving lines.
+        handles, _ = axes[index].get_legend_handles_labels()
+        handles += [Line2D([], [], label=s.label, **_line_kwargs(s))
+                    for s in spec.styles.values() if s.axes == index and s.label]
+        if handles:
             axes[index].legend(handles=handles, loc="upper right", fontsize=8, frameon=True, framealpha=0.85)
     # Freeze the layout: both faces must map data to the same pixels.
     canvas.draw()
@@ -402,6 +404,7 @@ class StaticFigure:
         self.caption = caption
         self.frames = evaluate_grid(spec)
         fig, canvas, axes = _new_canvas(spec)
+        self.axes = axes
         width, height = canvas.get_width_height()
         self.background_png = _png(canvas)
         names = list(spec.styles)
@@ -431,7 +434,15 @@ class StaticFigure:
         spec, esc = self.spec, html.escape
         uid = f"nnbook-{spec.name}"
         first = self.data["frames"][self._initial_index()]
-        marker_defs, polylines = [], []
+        # Lines are clipped to their axes, as matplotlib does on the live face.
+        clips = []
+        for index, ax in enumerate(self.axes):
+            x0, y0, x1, y1 = ax.bbox.extents
+            clips.append(
+                f'<clipPath id="{uid}-clip{index}"><rect x="{x0:.1f}" y="{height - y1:.1f}" '
+                f'width="{x1 - x0:.1f}" height="{y1 - y0:.1f}"/></clipPath>'
+            )
+        marker_defs, polylines = clips, []
         for k, name in enumerate(names):
             s = spec.styles[name]
             color = to_hex(s.color)
@@ -446,7 +457,7 @@ class StaticFigure:
             dash = ' stroke-dasharray="6 4"' if s.dashed else ""
             polylines.append(
                 f'<polyline data-line="{esc(name)}" fill="none" stroke="{color}" stroke-width="{s.width:g}"'
-                f' stroke-linejoin="round"{dash}{marker} points="{first["lines"][k]}"/>'
+                f' stroke-linejoin="round"{dash}{marker} clip-path="url(#{uid}-clip{s.axes})" points="{first["lines"][k]}"/>'
             )
         controls = []
         for k, c in enumerate(spec.controls):

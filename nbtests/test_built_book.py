@@ -1,0 +1,82 @@
+"""Checks of the built HTML book (`make book` first; `make test` runs it)."""
+
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+@pytest.fixture(scope="module")
+def pages():
+    if not (HTML / "index.html").exists():
+        pytest.fail("The book is not built: run 'make book' (make test does it before these checks).")
+    return {name: BeautifulSoup((HTML / f"{name}.html").read_text(), "html.parser") for name in toc_files()}
+
+
+def chapter_names():
+    return [name for name in toc_files() if name.startswith("chapters/")]
+
+
+def test_every_toc_entry_has_a_page(pages):
+    assert set(pages) == set(toc_files())
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_no_traceback_or_warning_reaches_a_page(pages, name):
+    text = pages[name].get_text()
+    for bad in ("Traceback (most recent call last)", "RuntimeWarning", "UserWarning", "DeprecationWarning"):
+        assert bad not in text, f"{name}: '{bad}' in the page"
+    assert not pages[name].select(".stderr, .output.traceback"), f"{name}: an error/stderr output is shown"
+
+
+@pytest.mark.parametrize("name", chapter_names())
+def test_chapters_have_launch_buttons(pages, name):
+    links = [a.get("href", "") for a in pages[name].find_all("a")]
+    assert any("mybinder.org/v2/gh/" in h and name in h for h in links), f"{name}: no Binder button"
+    assert any("colab.research.google.com" in h for h in links), f"{name}: no Colab button"
+
+
+@pytest.mark.parametrize("name", chapter_names())
+def test_every_static_slider_in_a_page_is_complete(pages, name):
+    for figure in pages[name].select("figure.nnbook-static"):
+        data = json.loads(figure.find("script", type="application/json").string)
+        inputs = figure.find_all("input", type="range")
+        assert len(inputs) == len(data["sizes"])
+        total = 1
+        for size, input_, labels in zip(data["sizes"], inputs, data["labels"]):
+            assert int(input_["max"]) == size - 1 and len(labels) == size
+            total *= size
+        assert len(data["frames"]) == total
+        assert figure.find("svg")["aria-label"], "a static figure needs alt text"
+
+
+def test_chapter_zero_has_both_faces(pages):
+    page = pages["chapters/00_how_to_use"]
+    assert page.select("figure.nnbook-static"), "the in-page slider is missing"
+    # the live widget is replaced by its text twin, which says where it runs
+    notes = page.select(".nnbook-live-note")
+    assert notes and "Binder" in notes[0].get_text()
+
+
+def test_no_raw_widget_controls_without_a_kernel(pages):
+    for name, page in pages.items():
+        assert not page.select(".jupyter-widgets"), f"{name}: frozen widget controls in a static page"
+
+
+def test_bibliography_page_lists_cited_works(pages):
+    text = pages["references"].get_text()
+    assert re.search(r"Baydin", text)
