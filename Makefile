@@ -31,6 +31,9 @@ help:
 	@echo "make outputs  re-execute every chapter in place (do this before committing a notebook)"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean    remove _build"
+	@echo "make bench    measure build, execution and slider speed; table + _build/bench.json (BENCH_ARGS=--only live,browser)"
+	@echo "make test-latest   the test suite in .venv-latest with the newest direct dependencies (canary)"
+	@echo "make binder-check  what Binder does: fresh venv from requirements.txt, execute every chapter, widget extension"
 
 $(STAMP): requirements.txt pyproject.toml
 	rm -rf $(VENV)
@@ -74,3 +77,16 @@ serve:
 
 clean:
 	rm -rf _build
+
+# Measurements, never assertions; see benchmarks/__main__.py and README "Performance".
+.PHONY: bench test-latest binder-check
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# Not part of `make test`: the results depend on what PyPI serves that day.
+test-latest:
+	$(PYTHON) benchmarks/test_latest.py
+
+binder-check:
+	$(PYTHON) benchmarks/binder_check.py
