@@ -463,10 +463,11 @@ class StaticFigure:
         for k, c in enumerate(spec.controls):
             start = c.values.index(c.initial)
             controls.append(
-                f'<label class="nnbook-control"><span>{esc(c.label)}</span> '
+                f'<label class="nnbook-control" style="display:inline-flex;align-items:center;gap:0.4em;margin:0 1.5em 0.3em 0">'
+                f'<span>{esc(c.label)}</span> '
                 f'<input type="range" min="0" max="{len(c.values) - 1}" step="1" value="{start}" '
                 f'aria-label="{esc(c.label)}" aria-valuetext="{esc(c.format(c.initial))}"> '
-                f'<output>{esc(c.format(c.initial))}</output></label>'
+                f'<output style="min-width:3.5em;font-variant-numeric:tabular-nums">{esc(c.format(c.initial))}</output></label>'
             )
         png = base64.b64encode(self.background_png).decode("ascii")
         hidden = "" if first["note"] else "display:none;"

@@ -1,0 +1,58 @@
+"""Run a chapter's code in-process, to test what its prose and solutions claim.
+
+The notebook is the source: tests execute its code cells (and the code of its
+exercise solutions, which live in markdown) instead of copying them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import pathlib
+import re
+
+import matplotlib
+import nbformat
+
+CHAPTERS = pathlib.Path(__file__).resolve().parents[1] / "chapters"
+
+# Cells that only display an interactive figure: slow in-process and tested
+# elsewhere (test_descent_figures.py, nbval).
+_DISPLAY_ONLY = re.compile(r"^\s*(static_figure|live_figure)\(")
+
+
+def code_cells(chapter: str) -> list[str]:
+    nb = nbformat.read(CHAPTERS / chapter, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code" and not _DISPLAY_ONLY.match(c.source)]
+
+
+def solution_blocks(chapter: str) -> dict[str, str]:
+    """The python code of each ``{solution} label`` block, by exercise label."""
+    nb = nbformat.read(CHAPTERS / chapter, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    blocks = {}
+    for match in re.finditer(r"````\{solution\} (\S+)\n(.*?)````", text, re.S):
+        code = re.findall(r"```python\n(.*?)```", match.group(2), re.S)
+        blocks[match.group(1)] = "\n".join(code)
+    return blocks
+
+
+def run_chapter(chapter: str) -> dict:
+    """Execute the chapter's code cells in one namespace and return it."""
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    namespace: dict = {"__name__": "__chapter__"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for source in code_cells(chapter):
+            exec(compile(source, chapter, "exec"), namespace)
+            plt.close("all")
+    return namespace
+
+
+def run_solution(namespace: dict, code: str) -> str:
+    """Execute solution code in the chapter's namespace; return what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "solution", "exec"), namespace)
+    return out.getvalue()

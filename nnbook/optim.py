@@ -1,0 +1,237 @@
+"""Gradient descent, momentum and stochastic gradient descent.
+
+Taught in the chapter "Gradient descent you can steer"
+(chapters/04_gradient_descent.ipynb). Every function is pure: a loss, a start
+point and hyper-parameters in, a whole trajectory out. Steps run inside
+``jax.lax.scan`` under ``jax.jit``, so a 100-step run is one compiled call,
+and ``jax.vmap`` turns one run into a sweep over a grid of settings.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+# ----------------------------------------------------------------------------
+# Losses the chapter uses
+# ----------------------------------------------------------------------------
+
+
+def quadratic(A):
+    """L(w) = 1/2 w^T A w for a symmetric positive definite A (minimum at 0)."""
+    A = jnp.asarray(A)
+
+    def loss(w):
+        return 0.5 * w @ A @ w
+
+    return loss
+
+
+def rosenbrock(w, a=1.0, b=100.0):
+    """The Rosenbrock (1960) valley: (a - x)^2 + b (y - x^2)^2, minimum at (a, a^2)."""
+    x, y = w[0], w[1]
+    return (a - x) ** 2 + b * (y - x**2) ** 2
+
+
+def rosenbrock_gradient_by_hand(w, a=1.0, b=100.0):
+    """The closed-form gradient of :func:`rosenbrock`, for checking ``jax.grad``."""
+    x, y = w[0], w[1]
+    return jnp.array([-2 * (a - x) - 4 * b * x * (y - x**2), 2 * b * (y - x**2)])
+
+
+# ----------------------------------------------------------------------------
+# Full-batch methods
+# ----------------------------------------------------------------------------
+
+
+@partial(jax.jit, static_argnames=("loss", "steps"))
+def momentum_descent(loss: Callable, w0, learning_rate, momentum, steps: int):
+    """Heavy-ball gradient descent (Polyak 1964), returning all ``steps + 1`` iterates:
+
+        v_{k+1} = momentum * v_k - learning_rate * grad L(w_k)
+        w_{k+1} = w_k + v_{k+1},          v_0 = 0.
+
+    With ``momentum = 0`` this is plain gradient descent, w_{k+1} = w_k - eta grad L(w_k).
+    """
+    grad = jax.grad(loss)
+    w0 = jnp.asarray(w0, dtype=jnp.result_type(float))
+
+    def step(state, _):
+        w, v = state
+        v = momentum * v - learning_rate * grad(w)
+        w = w + v
+        return (w, v), w
+
+    _, ws = jax.lax.scan(step, (w0, jnp.zeros_like(w0)), None, length=steps)
+    return jnp.concatenate([w0[None], ws])
+
+
+def gradient_descent(loss: Callable, w0, learning_rate, steps: int):
+    """Plain gradient descent: :func:`momentum_descent` with no momentum."""
+    return momentum_descent(loss, w0, learning_rate, 0.0, steps)
+
+
+class Divergence(NamedTuple):
+    diverged: bool
+    step: int  # first step that left the bound (len(trajectory) if none did)
+
+
+def divergence_step(trajectory, w_star, factor: float = 10.0):
+    """First step whose iterate is ``factor`` times farther from ``w_star``
+    than the start, or not finite; ``len(trajectory)`` if there is none.
+
+    Pure JAX (usable under ``jit``), where comparisons of inf and NaN raise no
+    floating-point warnings, so a diverging run prints nothing.
+    """
+    error = jnp.linalg.norm(trajectory - w_star, axis=-1)
+    outside = ~jnp.isfinite(error) | (error > factor * error[0])
+    return jnp.where(outside.any(), jnp.argmax(outside), len(trajectory))
+
+
+def divergence(trajectory, w_star, factor: float = 10.0) -> Divergence:
+    """:func:`divergence_step` as a (diverged, step) pair of Python values."""
+    step = int(divergence_step(jnp.asarray(trajectory), jnp.asarray(w_star), factor))
+    return Divergence(step < len(trajectory), step)
+
+
+# ----------------------------------------------------------------------------
+# Theory for quadratics
+# ----------------------------------------------------------------------------
+
+
+def quadratic_1d_iterates(a, learning_rate, w0, steps: int):
+    """Closed form of gradient descent on L(w) = a w^2 / 2: w_k = (1 - eta a)^k w_0."""
+    k = jnp.arange(steps + 1)
+    return (1.0 - learning_rate * a) ** k * w0
+
+
+def regime_1d(a, learning_rate) -> str:
+    """Name the behaviour of gradient descent on a w^2 / 2 from r = 1 - eta a."""
+    r = 1.0 - learning_rate * a
+    if r >= 1.0:
+        return "stuck"  # eta <= 0: no progress
+    if r >= 0.5:
+        return "slow"  # monotone, loses less than half the distance per step
+    if r >= 0.0:
+        return "smooth"  # monotone and fast (r = 0: exact in one step)
+    if r > -1.0:
+        return "oscillating"  # overshoots, sign flips, still converges
+    return "diverging"  # |r| >= 1: never converges (r = -1 bounces forever)
+
+
+def divergence_threshold(loss: Callable, w0, lo: float, hi: float, steps: int = 200, iterations: int = 60) -> float:
+    """The smallest learning rate at which gradient descent *grows* |w| over
+    ``steps`` steps, found by bisection on runs of :func:`gradient_descent`
+    (no formula involved). ``lo`` must converge and ``hi`` must not."""
+    w0 = jnp.asarray(w0, dtype=jnp.result_type(float))
+    start = float(jnp.linalg.norm(w0))
+
+    def grows(eta):
+        end = gradient_descent(loss, w0, eta, steps)[-1]
+        return not bool(jnp.linalg.norm(end) <= start)  # NaN counts as growing
+
+    if grows(lo) or not grows(hi):
+        raise ValueError(f"bisection needs a converging lo ({lo}) and a diverging hi ({hi}).")
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if grows(mid) else (mid, hi)
+    return hi
+
+
+def condition_number(A) -> float:
+    """kappa = largest / smallest eigenvalue of a symmetric positive definite matrix."""
+    eig = jnp.linalg.eigvalsh(jnp.asarray(A))
+    return float(eig[-1] / eig[0])
+
+
+def tuned_plain(mu: float, L: float) -> tuple[float, float]:
+    """Best fixed learning rate for plain GD on a quadratic with curvatures in
+    [mu, L], and its rate per step: eta = 2/(mu+L), rate (kappa-1)/(kappa+1)."""
+    kappa = L / mu
+    return 2.0 / (mu + L), (kappa - 1.0) / (kappa + 1.0)
+
+
+def tuned_momentum(mu: float, L: float) -> tuple[float, float, float]:
+    """Polyak's tuned heavy ball for curvatures in [mu, L]: learning rate
+    4/(sqrt(L)+sqrt(mu))^2, momentum ((sqrt(kappa)-1)/(sqrt(kappa)+1))^2, and
+    its rate per step (sqrt(kappa)-1)/(sqrt(kappa)+1)."""
+    s = (L**0.5 - mu**0.5) / (L**0.5 + mu**0.5)
+    return 4.0 / (L**0.5 + mu**0.5) ** 2, s**2, s
+
+
+def measured_rate(trajectory, w_star, start: int, stop: int) -> float:
+    """Contraction per step measured on a trajectory,
+    (|w_stop - w*| / |w_start - w*|)^(1 / (stop - start))."""
+    error = jnp.linalg.norm(jnp.asarray(trajectory) - jnp.asarray(w_star), axis=-1)
+    return float((error[stop] / error[start]) ** (1.0 / (stop - start)))
+
+
+def steps_to_reach(trajectory, w_star, tolerance: float) -> int:
+    """First step k with |w_k - w*| <= tolerance * |w_0 - w*| (-1 if never)."""
+    error = jnp.linalg.norm(jnp.asarray(trajectory) - jnp.asarray(w_star), axis=-1)
+    reached = error <= tolerance * error[0]
+    return int(jnp.argmax(reached)) if bool(reached.any()) else -1
+
+
+# ----------------------------------------------------------------------------
+# A sweep: one compiled, vectorised call over a grid of settings
+# ----------------------------------------------------------------------------
+
+
+@partial(jax.jit, static_argnames=("loss", "steps"))
+def final_loss_grid(loss: Callable, w0, learning_rates, momenta, steps: int):
+    """Loss after ``steps`` heavy-ball steps for every (learning rate, momentum)
+    pair: an array of shape (len(learning_rates), len(momenta)).
+    ``jax.vmap`` twice over one run; ``lax.scan`` inside the run."""
+
+    def final(eta, beta):
+        return loss(momentum_descent(loss, w0, eta, beta, steps)[-1])
+
+    return jax.vmap(lambda eta: jax.vmap(lambda beta: final(eta, beta))(momenta))(learning_rates)
+
+
+# ----------------------------------------------------------------------------
+# Stochastic (mini-batch) gradient descent for least squares
+# ----------------------------------------------------------------------------
+
+
+def mean_squared_error(w, X, y):
+    """L(w) = 1/(2n) sum_i (x_i . w - y_i)^2."""
+    residual = X @ w - y
+    return 0.5 * jnp.mean(residual**2)
+
+
+def least_squares_solution(X, y):
+    """The exact minimiser of :func:`mean_squared_error` (normal equations)."""
+    return jnp.linalg.solve(X.T @ X, X.T @ y)
+
+
+@partial(jax.jit, static_argnames=("steps", "max_batch"))
+def minibatch_sgd(key, X, y, w0, learning_rate, batch_size, steps: int, max_batch: int):
+    """Mini-batch SGD on :func:`mean_squared_error`, returning all iterates.
+
+    Each step draws ``max_batch`` example indices (with replacement) from its own
+    key and averages the gradient over the first ``batch_size`` of them, so the
+    batch size is a traced value: one compiled program serves every batch size a
+    slider can choose, and batch size b uses exactly b examples per step.
+    """
+    n = X.shape[0]
+    mask = (jnp.arange(max_batch) < batch_size).astype(X.dtype)
+
+    def batch_loss(w, idx):
+        residual = X[idx] @ w - y[idx]
+        return 0.5 * jnp.sum(mask * residual**2) / jnp.sum(mask)
+
+    grad = jax.grad(batch_loss)
+
+    def step(w, step_key):
+        idx = jax.random.randint(step_key, (max_batch,), 0, n)
+        w = w - learning_rate * grad(w, idx)
+        return w, w
+
+    w0 = jnp.asarray(w0, dtype=X.dtype)
+    _, ws = jax.lax.scan(step, w0, jax.random.split(key, steps))
+    return jnp.concatenate([w0[None], ws])
