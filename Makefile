@@ -23,11 +23,12 @@ export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv book test nbval unit outputs serve clean
+.PHONY: help venv book test nbval unit outputs serve clean assets browser-deps test-browser
 
 help:
 	@echo "make book     execute the chapters and build the HTML book into _build/html"
 	@echo "make test     strict nbval on every chapter, the HTML build (-W) and pytest nbtests/"
+	@echo "make test-browser  only the browser tests of the built book and of JupyterLab (after make book)"
 	@echo "make outputs  re-execute every chapter in place (do this before committing a notebook)"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean    remove _build"
@@ -43,7 +44,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-book: $(STAMP)
+book: $(STAMP) assets
 	mkdir -p _build
 	$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going
 	@echo
@@ -53,6 +54,7 @@ test: $(STAMP)
 	$(MAKE) nbval
 	$(MAKE) book
 	$(MAKE) unit
+	$(MAKE) test-browser
 
 # Strict nbval: every stored output must be reproduced by a fresh run.
 nbval: $(STAMP)
@@ -62,7 +64,42 @@ nbval: $(STAMP)
 
 # Unit tests of nnbook and checks of the built pages (run after `book`).
 unit: $(STAMP)
-	$(BIN)/pytest nbtests
+	$(BIN)/pytest nbtests --ignore=nbtests/browser
+
+# Third-party files, from npm at the versions in package-lock.json (never
+# committed): MathJax, which the pages load from the book itself, and axe-core,
+# which the browser tests inject.
+NPM_STAMP   := node_modules/.package-lock.json
+MATHJAX_DIR := _build/site-extra/vendor/mathjax
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ and npm (apt-get install -y nodejs npm)."; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# html_extra_path (_config.yml) copies _build/site-extra into _build/html.
+$(MATHJAX_DIR)/tex-mml-chtml.js: $(NPM_STAMP)
+	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)
+	cd node_modules/mathjax/es5 && cp -r --parents tex-mml-chtml.js input/tex output/chtml ui a11y sre $(CURDIR)/$(MATHJAX_DIR)/
+	cp node_modules/mathjax/LICENSE $(MATHJAX_DIR)/
+	touch $@
+
+assets: $(MATHJAX_DIR)/tex-mml-chtml.js
+
+# Debian's chromium, for the browser tests. Without root or apt the tests say
+# so and are skipped (under CI=true they fail instead).
+browser-deps: $(NPM_STAMP)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+				|| echo "apt-get could not install chromium: the browser tests will be skipped (under CI=true they fail)."; \
+		else echo "Cannot install chromium here (needs root and apt-get): the browser tests will be skipped."; fi; \
+	fi
+
+# The built book in headless Chromium (every page, sliders, axe-core, weight,
+# screenshots in _build/screenshots) and the live sliders in JupyterLab.
+test-browser: $(STAMP) browser-deps
+	$(BIN)/pytest nbtests/browser
 
 outputs: $(STAMP)
 	for nb in $(CHAPTERS); do \
