@@ -135,6 +135,7 @@ def main() -> int:
     if "speed" in only:
         timed("speed", speed.measure)
 
+    results["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))
     print(report.render(results))

@@ -111,7 +111,7 @@ def main() -> int:
 
         say(f"3. jupyter labextension list shows {EXTENSION} enabled and OK")
         _, proc = run([str(bin_ / "jupyter"), "labextension", "list"], cwd=ROOT, env=env)
-        listing = proc.stdout + proc.stderr
+        listing = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # no colour codes
         line = next((l.strip() for l in listing.splitlines() if EXTENSION in l), None)
         if line and "enabled" in line and re.search(r"\bOK\b", line):
             say(f"   ok     {line}")

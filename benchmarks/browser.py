@@ -97,9 +97,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def _sweep(size: int, moves: int) -> list[int]:
+    """At most 40 evenly spaced positions (both ends included), visited back
+    and forth until ``moves`` moves."""
     if size < 2:
         return []
-    back_and_forth = list(range(size)) + list(range(size - 2, 0, -1))
+    positions = sorted({round(i * (size - 1) / 39) for i in range(40)}) if size > 40 else list(range(size))
+    back_and_forth = positions + positions[-2:0:-1]
     seq = []
     while len(seq) < moves:
         seq += back_and_forth

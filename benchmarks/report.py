@@ -59,7 +59,9 @@ def render(r: dict) -> str:
         "",
         f"Machine: {m['cores']} cores ({m['usable_cores']} usable), {m['cpu'] or 'unknown CPU'}, "
         f"{m['memory_gib']:.1f} GiB; Python {m['python']}, jax {m['jax']}, jupyter-book {m['jupyter_book']}. "
-        f"Load average at start: {', '.join(f'{x:.2f}' for x in m['load_average_at_start'] or [])}.",
+        f"Load average (1/5/15 min) at start: {', '.join(f'{x:.2f}' for x in m['load_average_at_start'] or [])}"
+        + (f"; at end: {', '.join(f'{x:.2f}' for x in m['load_average_at_end'])}" if m.get("load_average_at_end") else "")
+        + " (other work on the machine shows here and in the timings).",
         f"Medians over {r['repeat']} runs; sliders: p50/p95 over {r['moves']} moves per slider.",
     ]
 
@@ -170,7 +172,7 @@ def render(r: dict) -> str:
                              f"{s['distinct_frames']}/{s['positions']}", str(s["moves"]), "< 16 (p95)",
                              _verdict(s["switch_ms"]["p95"], STATIC_MS, "ms")])
             out.append(table(["page", "figure", "input", "switch p50/p95 ms", "handler p50 ms",
-                              "next frame (double rAF) p50 ms", "frames seen", "moves", "target ms", "verdict"], rows)
+                              "next frame (double rAF) p50 ms", "distinct frames / positions", "moves", "target ms", "verdict"], rows)
                        if rows else "no static slider found")
             out.append("\nswitch: input event at the start of a frame until that frame's rendering work is done "
                        "(handler + style + layout + paint). next frame: from the event until the second "
