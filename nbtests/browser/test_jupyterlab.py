@@ -1,0 +1,243 @@
+"""The live sliders as a Binder user gets them: JupyterLab from the project's
+venv, every chapter of the toc opened, Run > Run All Cells, then the first
+slider of the chapter's first live figure moved with the keyboard; the
+figure (a widgets.Image) must change.
+
+The server runs on 127.0.0.1 with a random token, on a copy of chapters/ in
+a temporary folder (a run must never write into the committed notebooks),
+with autosave off and its config, data, settings and workspaces in that
+folder too, so nothing of the user's own Jupyter setup leaks in. It is
+stopped when the module ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from browser_support import LIVE_SLIDERS, ROOT, TIMEOUT_MS, toc_chapters
+
+START_TIMEOUT = 90  # s, for the server to answer
+RUN_TIMEOUT_MS = 150_000  # to run every cell of one chapter
+# A slider whose label says it is the learning rate is the one to move (the
+# gradient-descent chapter); otherwise the first slider of the figure.
+LEARNING_RATE = re.compile(r"learning rate|step size|\bη\b|\beta\b", re.IGNORECASE)
+
+SETTINGS = {
+    # Never write the notebook back (the copy is thrown away anyway).
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    # Every cell in the DOM, so the test can see every prompt and output.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # No news or update checks (no network here; no pop-up over the page).
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False,
+    },
+}
+
+KERNEL_READY_JS = """
+() => {
+  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const session = widget && widget.sessionContext;
+  const kernel = session && session.isReady && session.session && session.session.kernel;
+  return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}
+"""
+
+# Done when every code cell shows an execution count; fails fast on an error.
+RUN_STATE_JS = """
+() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const prompts = [...panel.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent.trim());
+  const errors = [...panel.querySelectorAll(
+      '.jp-Notebook .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+    .map(e => e.textContent.slice(0, 400));
+  return {prompts, errors};
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, token: str, method: str = "GET"):
+    request = urllib.request.Request(url, method=method, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server from the project's venv; yields (base_url, token)."""
+    home = tmp_path_factory.mktemp("jupyterlab")
+    root = home / "book"
+    shutil.copytree(ROOT / "chapters", root / "chapters", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for path, value in SETTINGS.items():
+        target = home / "settings" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(value))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: only read, to see the kernel is up
+    ]
+    if os.geteuid() == 0:  # CI and this sandbox run as root; Binder does not
+        command.append("--allow-root")
+    log_path = home / "jupyterlab.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+                                  start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def log_tail() -> str:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited with {server.returncode}:\n{log_tail()}")
+            try:
+                _get(f"{base}/api/status", token)
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not answer within {START_TIMEOUT} s:\n{log_tail()}")
+                time.sleep(0.3)
+        yield base, token
+    finally:
+        # SIGTERM: jupyter_server shuts its kernels down, then exits. The
+        # group also holds the kernels, should one outlive the server.
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _shut_down_kernels(base: str, token: str) -> None:
+    for kernel in _get(f"{base}/api/kernels", token) or []:
+        _get(f"{base}/api/kernels/{kernel['id']}", token, method="DELETE")
+
+
+@pytest.mark.parametrize("chapter", toc_chapters())
+def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots, chapter):
+    base, token = lab
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    console = []
+    page.on("console", lambda m: m.type in ("error", "warning") and console.append(f"{m.type}: {m.text[:300]}"))
+    page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
+    try:
+        # A workspace of its own per chapter: no tab of an earlier chapter comes back.
+        stem = chapter.rsplit("/", 1)[-1]
+        page.goto(f"{base}/lab/workspaces/nnbook-{stem}/tree/{chapter}.ipynb?token={token}&reset",
+                  wait_until="domcontentloaded")
+        panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        panel.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=60_000)
+        # As a reader does, wait for the kernel to be up: cells run before it
+        # is connected are dropped, or their widgets shown as text (the widget
+        # manager joins the notebook only then). The toolbar says "idle" even
+        # before a kernel exists, so ask the app (exposed for this test).
+        page.wait_for_function(KERNEL_READY_JS, timeout=60_000, polling=200)
+
+        # Run > Run All Cells, as a reader does it.
+        page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu .lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        dialog = page.locator(".jp-Dialog")
+        deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+        while True:
+            if dialog.count() and dialog.first.is_visible():  # "Select Kernel" on a first run: accept
+                page.locator(".jp-Dialog .jp-mod-accept").first.click()
+            state = page.evaluate(RUN_STATE_JS)
+            assert not state["errors"], f"{chapter}: a cell wrote to stderr:\n" + "\n".join(state["errors"])
+            if state["prompts"] and all(re.fullmatch(r"\[\d+\]:", p) for p in state["prompts"]):
+                break
+            assert time.monotonic() < deadline, f"{chapter}: cells did not finish in {RUN_TIMEOUT_MS / 1000:.0f} s: {state['prompts']}"
+            page.wait_for_timeout(250)
+
+        # The first live figure: a VBox of sliders over a widgets.Image.
+        live_note = panel.locator(".jp-OutputArea-output .nnbook-live-note")
+        assert not live_note.count(), (
+            f"{chapter}: a live figure shows its HTML text twin instead of the widget: "
+            "JupyterLab did not use the ipywidgets renderer"
+        )
+        figure = panel.locator(".jp-OutputArea-output .widget-vbox:has(img.widget-image):has(.widget-slider)").first
+        figure.wait_for(timeout=30_000)
+        image = figure.locator("img.widget-image").first
+        page.wait_for_function("img => img.src && img.complete && img.naturalWidth > 0",
+                               arg=image.element_handle(), timeout=30_000)
+        sliders = figure.locator(".widget-slider")
+        labels = [sliders.nth(k).locator(".widget-label").first.inner_text() for k in range(sliders.count())]
+        chosen = next((k for k, label in enumerate(labels) if LEARNING_RATE.search(label)), 0)
+        if "gradient_descent" in chapter:
+            assert LEARNING_RATE.search(labels[chosen]), f"{chapter}: no learning-rate slider in {labels}"
+        slider = sliders.nth(chosen)
+        readout = slider.locator(".widget-readout")
+        figure.scroll_into_view_if_needed()
+        before_src, before_value = image.get_attribute("src"), readout.inner_text()
+        before_picture = image.screenshot()
+
+        # ipywidgets 8 sliders are noUiSlider elements: focus the handle, press keys.
+        handle = slider.locator(".noUi-handle").first
+        handle.focus()
+        for key in ("ArrowRight", "ArrowLeft"):  # back, if it starts at the end
+            for _ in range(3):
+                handle.press(key)
+            if readout.inner_text() != before_value:
+                break
+        after_value = readout.inner_text()
+        assert after_value != before_value, f"{chapter}: the slider {labels[chosen]!r} did not move ({before_value})"
+        page.wait_for_function("([img, old]) => img.src !== old && img.complete && img.naturalWidth > 0",
+                               arg=[image.element_handle(), before_src], timeout=30_000)
+        assert image.screenshot() != before_picture, f"{chapter}: the figure did not change"
+        state = page.evaluate(RUN_STATE_JS)
+        assert not state["errors"], f"{chapter}: moving the slider wrote to stderr:\n" + "\n".join(state["errors"])
+        page.screenshot(path=screenshots / f"jupyterlab-{stem}.png")
+        LIVE_SLIDERS[chapter] = f"{labels[chosen]!r}: {before_value} -> {after_value}, image redrawn"
+    except Exception:
+        # What the page showed, for the person reading the failure.
+        page.screenshot(path=screenshots / f"jupyterlab-{chapter.rsplit('/', 1)[-1]}-failed.png", full_page=True)
+        (screenshots / f"jupyterlab-{chapter.rsplit('/', 1)[-1]}-failed.html").write_text(
+            page.locator(".jp-Notebook").first.inner_html() if page.locator(".jp-Notebook").count() else page.content())
+        print(f"{chapter}: the browser console said:", *console, sep="\n  ")
+        raise
+    finally:
+        context.close()
+        _shut_down_kernels(base, token)
