@@ -78,13 +78,16 @@ $(NPM_STAMP): package.json package-lock.json
 	touch $@
 
 # html_extra_path (_config.yml) copies _build/site-extra into _build/html.
-$(MATHJAX_DIR)/tex-mml-chtml.js: $(NPM_STAMP)
+# The components that startup.js loads (mathjax3_config.loader in _config.yml),
+# and the TeX extensions it may autoload.
+$(MATHJAX_DIR)/startup.js: $(NPM_STAMP)
 	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)
-	cd node_modules/mathjax/es5 && cp -r --parents tex-mml-chtml.js input/tex output/chtml ui a11y sre $(CURDIR)/$(MATHJAX_DIR)/
+	cd node_modules/mathjax/es5 && cp -r --parents startup.js core.js input/tex.js input/tex \
+		output/chtml.js output/chtml a11y/assistive-mml.js $(CURDIR)/$(MATHJAX_DIR)/
 	cp node_modules/mathjax/LICENSE $(MATHJAX_DIR)/
 	touch $@
 
-assets: $(MATHJAX_DIR)/tex-mml-chtml.js
+assets: $(MATHJAX_DIR)/startup.js
 
 # Debian's chromium, for the browser tests. Without root or apt the tests say
 # so and are skipped (under CI=true they fail instead).
@@ -99,7 +102,7 @@ browser-deps: $(NPM_STAMP)
 # The built book in headless Chromium (every page, sliders, axe-core, weight,
 # screenshots in _build/screenshots) and the live sliders in JupyterLab.
 test-browser: $(STAMP) browser-deps
-	$(BIN)/pytest nbtests/browser
+	$(BIN)/pytest -rxX nbtests/browser
 
 outputs: $(STAMP)
 	for nb in $(CHAPTERS); do \
