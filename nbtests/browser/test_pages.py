@@ -356,6 +356,42 @@ def test_figures_stay_readable_in_dark_mode(visit, name):
     assert not serious, f"{name} in dark mode: axe-core violations:\n" + json.dumps(serious, indent=1, ensure_ascii=False)
 
 
+@pytest.mark.parametrize("name", ["index", *toc_files()])
+def test_book_opens_from_files_with_no_network(browser, name):
+    """Opening _build/html/index.html from disk, as an offline reader does
+    (file://, no server; any other request is blocked): math, fonts, sliders."""
+    context = browser.new_context(**DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    blocked, errors = [], []
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                  else (blocked.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"{r.url}: {r.failure}"))
+    try:
+        page.goto((HTML / _page_file(name)).as_uri(), wait_until="load")
+        if name == "index":  # the landing page forwards to the root document
+            page.wait_for_url(f"**/{toc_files()[0]}.html")
+            page.wait_for_load_state("load")
+        page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+                      " ? MathJax.startup.promise.then(() => document.fonts.ready).then(() => true) : false")
+        math = page.evaluate(MATH_JS)
+        fonts = page.evaluate("() => [...document.fonts].filter(f => f.status === 'error').map(f => f.family)")
+        slider = page.locator("figure.nnbook-static input[type=range]").first
+        if slider.count():
+            frame = page.locator("figure.nnbook-static").first.get_attribute("data-frame")
+            slider.focus()
+            page.keyboard.press("ArrowLeft" if slider.input_value() == slider.get_attribute("max") else "ArrowRight")
+            assert page.locator("figure.nnbook-static").first.get_attribute("data-frame") != frame, f"{name}: slider dead"
+    finally:
+        context.close()
+    assert not blocked, f"{name} from disk requests other hosts: {blocked}"
+    assert not errors, f"{name} from disk: errors:\n" + "\n".join(errors)
+    assert not fonts, f"{name} from disk: fonts that failed to load: {fonts}"
+    assert not math["unrendered"] and not math["raw"] and not math["errors"], f"{name} from disk: math not rendered: {math}"
+
+
 def test_vendored_javascript_is_not_added_to_every_page():
     """Pitfall: a `_static/` folder makes Jupyter Book add every .js under the
     static paths to every page. Only MathJax's entry point may come from vendor/
