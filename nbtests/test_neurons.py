@@ -1,0 +1,440 @@
+"""nnbook.neurons against closed forms, and every claim the neurons chapter
+(chapters/01_neurons.ipynb) makes, asserted on the same functions with the same
+settings; the chapter's exercise solutions are run from the notebook itself."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+
+from chapter_code import run_chapter, run_solution, solution_blocks
+from nnbook import neuron_figures as figs
+from nnbook.calculus import central_difference, relative_error
+from nnbook.neurons import (
+    LIF,
+    accuracy,
+    charging_curve,
+    find_rheobase,
+    firing_rate,
+    iris_petals,
+    layer,
+    logistic_gradient_by_hand,
+    logistic_loss,
+    membrane_capacitance,
+    neuron,
+    poisson_spike_counts,
+    psp_closed_form,
+    psp_peak_time,
+    rate_from_intervals,
+    rheobase,
+    simulate_lif,
+    simulated_rate,
+    spike_times,
+    synaptic_current,
+    time_to_threshold,
+    train_logistic,
+)
+
+CHAPTER = "01_neurons.ipynb"
+P = LIF()
+DT = 0.1
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    # The chapter runs in 64-bit floats (rheobase to 12 digits, gradient checks).
+    with jax.enable_x64(True):
+        yield
+
+
+# --- the membrane and the LIF neuron ---------------------------------------------------------
+
+
+def test_units_fit_together():
+    # MOhm x nF = ms: the default neuron has tau_m = 10 ms with C = 1 nF and R = 10 MOhm
+    assert membrane_capacitance(P) == pytest.approx(1.0)
+    assert rheobase(P) == pytest.approx(1.5)  # nA: 15 mV / 10 MOhm
+
+
+def test_charging_curve_solves_the_membrane_equation():
+    # tau dV/dt = -(V - V_rest) + R I, checked by differentiating the closed form with jax.grad
+    t = jnp.linspace(0.0, 50.0, 11)
+    dvdt = jax.vmap(jax.grad(lambda s: charging_curve(P, 1.3, s)))(t)
+    rhs = (-(charging_curve(P, 1.3, t) - P.v_rest) + P.r_m * 1.3) / P.tau_m
+    np.testing.assert_allclose(dvdt, rhs, rtol=1e-12, atol=1e-12)
+    assert float(charging_curve(P, 1.3, 0.0)) == P.v_rest
+
+
+def test_below_threshold_euler_matches_the_charging_curve_and_never_fires():
+    # the chapter: 1 nA for 100 ms, dt = 0.1 ms: agreement to ~0.02 mV, levels off at -55 mV, no spike
+    v, spikes = simulate_lif(P, jnp.full(1000, 1.0), DT)
+    error = float(jnp.max(jnp.abs(v - charging_curve(P, 1.0, DT * jnp.arange(1001)))))
+    assert 0.01 < error < 0.02
+    assert not bool(spikes.any())
+    assert float(v[-1]) == pytest.approx(-55.0, abs=0.01)
+
+
+def test_euler_error_below_threshold_is_first_order():
+    errors = []
+    for step in (0.4, 0.2, 0.1, 0.05, 0.025):
+        t = step * jnp.arange(4001)
+        v, _ = simulate_lif(P, jnp.full(4000, 1.0), step)
+        errors.append(float(jnp.max(jnp.where(t <= 100.0, jnp.abs(v - charging_curve(P, 1.0, t)), 0.0))))
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert np.all((ratios > 1.95) & (ratios < 2.05)), ratios  # "each halving of dt halves the error"
+    per_dt = np.array(errors) / np.array([0.4, 0.2, 0.1, 0.05, 0.025])
+    assert per_dt.max() / per_dt.min() < 1.03  # "error / dt nearly constant"
+
+
+def test_refractory_period_holds_the_voltage_at_reset():
+    v, spikes = simulate_lif(P, jnp.full(2000, 5.0), DT)
+    first = int(np.flatnonzero(np.asarray(spikes))[0])
+    held = np.asarray(v[first : first + int(round(P.t_ref / DT)) + 1])
+    np.testing.assert_array_equal(held, P.v_reset)  # reset, then held for t_ref = 20 steps
+    assert float(v[first + int(round(P.t_ref / DT)) + 1]) > P.v_reset  # and then it charges again
+    # spikes never come closer than t_ref + dt
+    assert np.min(np.diff(spike_times(spikes, DT))) >= P.t_ref + DT - 1e-9
+
+
+def test_raster_no_spikes_below_rheobase_and_more_spikes_with_more_current():
+    currents = jnp.linspace(0.0, 5.0, 26)
+    _, spikes = jax.vmap(lambda i: simulate_lif(P, jnp.full(2000, i), DT))(currents)
+    counts = np.asarray(spikes.sum(axis=1))
+    below = np.asarray(currents) < rheobase(P)
+    assert np.all(counts[below] == 0)
+    assert np.all(counts[~below] > 0)
+    assert np.all(np.diff(counts) >= 0)  # "the number of spikes grows with the current"
+    assert counts[-1] > 5 * counts[~below][0]
+
+
+def test_rheobase_found_by_bisection_to_twelve_digits():
+    found = find_rheobase(P, 0.0, 5.0)
+    assert abs(found - 1.5) < 1e-11
+    # Euler's steady state is V_inf for every step size: the threshold current does not move with dt
+    assert abs(find_rheobase(P, 0.0, 5.0, dt=0.4, steps=3000) - 1.5) < 1e-9
+    with pytest.raises(ValueError, match="bisection needs"):
+        find_rheobase(P, 2.0, 5.0)
+
+
+def test_rate_formula_against_a_direct_computation():
+    # one cycle: t_ref plus the time the charging curve (from reset = rest) needs to reach V_th
+    for current in (1.6, 2.0, 7.3):
+        t_cross = -P.tau_m * math.log(1 - (P.v_th - P.v_rest) / (P.r_m * current))
+        assert float(charging_curve(P, current, t_cross)) == pytest.approx(P.v_th, abs=1e-9)
+        assert float(firing_rate(P, current)) == pytest.approx(1000 / (P.t_ref + t_cross), rel=1e-12)
+    assert float(firing_rate(P, 1.5)) == 0.0 and float(firing_rate(P, 0.0)) == 0.0
+    assert float(time_to_threshold(P, 1.0)) == math.inf
+
+
+def test_simulated_f_i_curve_matches_the_formula_within_the_euler_error():
+    currents = jnp.linspace(1.6, 10.0, 25)
+    sim = jax.vmap(lambda i: simulated_rate(P, i, DT, 10_000))(currents)
+    formula = firing_rate(P, currents)
+    rel = np.asarray(jnp.abs(sim - formula) / formula)
+    assert rel.mean() < 0.01 and rel.max() < 0.025  # the chapter: ~0.8 % on average, at most ~2 %
+    # The two parts of the error, exactly: Euler's exponential a^n with a = 1 - dt/tau reaches
+    # V_th after n = ceil(ln((V_inf - V_th)/(V_inf - V_reset)) / ln a) steps, after t_ref / dt held steps.
+    v_inf = P.v_rest + P.r_m * np.asarray(currents)
+    n = np.ceil(np.log((v_inf - P.v_th) / (v_inf - P.v_reset)) / np.log(1 - DT / P.tau_m))
+    np.testing.assert_allclose(1000 / np.asarray(sim), (round(P.t_ref / DT) + n) * DT, rtol=1e-9)
+    # "charges as if its time constant were about tau_m - dt/2": early by dt/(2 tau) = 0.5 %
+    tau_euler = -DT / np.log(1 - DT / P.tau_m)
+    assert tau_euler == pytest.approx(P.tau_m - DT / 2, rel=1e-4)
+    # "some simulated rates too high and others too low"
+    assert np.any(np.asarray(sim) > np.asarray(formula)) and np.any(np.asarray(sim) < np.asarray(formula))
+    # "the error matters most at high currents"
+    assert rel[-6:].mean() > 2 * rel[:6].mean()
+
+
+def test_rate_error_shrinks_in_proportion_to_dt():
+    currents = jnp.linspace(1.6, 10.0, 25)
+    formula = firing_rate(P, currents)
+    steps = np.array([0.4, 0.2, 0.1, 0.05, 0.025, 0.0125])
+    sweep = jax.vmap(lambda h: jax.vmap(lambda i: simulated_rate(P, i, h, 80_000))(currents))(jnp.asarray(steps))
+    mean_err = np.asarray(jnp.mean(jnp.abs(sweep - formula) / formula, axis=1))
+    assert np.all(np.diff(mean_err) < 0)  # smaller at every smaller step
+    slope = np.polyfit(np.log(steps), np.log(mean_err), 1)[0]
+    assert 0.85 < slope < 1.2, slope  # first order: error proportional to dt
+
+
+def test_isi_rate_does_not_depend_on_the_window_length():
+    # the chapter uses 80,000 steps at every dt: after the first spike the run is periodic
+    for step in (0.4, 0.1):
+        short = float(simulated_rate(P, 3.0, step, int(1000 / step)))
+        long = float(simulated_rate(P, 3.0, step, 80_000))
+        assert short == pytest.approx(long, rel=1e-9)
+
+
+def test_rate_from_intervals_edge_cases():
+    assert float(rate_from_intervals(jnp.zeros(100, bool), DT)) == 0.0
+    assert float(rate_from_intervals(jnp.zeros(100, bool).at[10].set(True), DT)) == 0.0
+    two = jnp.zeros(100, bool).at[10].set(True).at[60].set(True)
+    assert float(rate_from_intervals(two, DT)) == pytest.approx(200.0)  # 5 ms apart
+
+
+def test_rate_saturates_at_one_over_t_ref():
+    ceiling = 1000.0 / P.t_ref
+    currents = jnp.geomspace(1e-3, 1e6, 2000)
+    assert bool(jnp.all(firing_rate(P, currents) < ceiling))
+    assert float(firing_rate(P, 1e4)) == pytest.approx(ceiling, abs=0.5)
+    assert float(firing_rate(P, 1e6)) == pytest.approx(ceiling, abs=0.01)
+    # the simulation: threshold crossed in the first free step, interval t_ref + dt
+    assert float(simulated_rate(P, 1e4, DT, 10_000)) == pytest.approx(1000.0 / (P.t_ref + DT), rel=1e-12)
+
+
+def test_without_refractoriness_the_f_i_curve_approaches_a_straight_line():
+    no_ref = P._replace(t_ref=0.0)
+    gap = P.v_th - P.v_rest
+    gaps = []
+    for current in (10.0, 100.0, 1000.0):
+        line = 1000 * (P.r_m * current / gap - 0.5) / P.tau_m
+        gaps.append(line - float(firing_rate(no_ref, current)))
+    assert all(g > 0 for g in gaps)
+    assert 9 < gaps[0] / gaps[1] < 11 and 9 < gaps[1] / gaps[2] < 11  # shrinks like 1/I
+    # and the line is the ReLU-like part: zero below the rheobase, steepest just above it
+    slopes = []
+    for eps in (1e-2, 1e-4, 1e-6):
+        i0, h = 1.5 * (1 + eps), 1.5 * eps / 10
+        slopes.append(float((firing_rate(P, i0 + h) - firing_rate(P, i0 - h)) / (2 * h)))
+    assert slopes[0] < slopes[1] < slopes[2] and slopes[2] > 1e5  # Hz per nA: "infinite slope"
+
+
+def test_f_i_curve_is_increasing_and_slower_for_a_slower_membrane():
+    currents = jnp.linspace(1.51, 50.0, 500)
+    rates = firing_rate(P, currents)
+    assert bool(jnp.all(jnp.diff(rates) > 0))
+    for i in (2.0, 5.0, 20.0):
+        by_tau = [float(firing_rate(LIF(tau_m=tau), i)) for tau in figs.LIF_TAUS]
+        assert np.all(np.diff(by_tau) < 0)
+
+
+# --- synapses -----------------------------------------------------------------------------
+
+
+def test_synaptic_current_decays_exponentially_and_adds_weights():
+    counts = jnp.zeros((100, 2)).at[0, 0].set(1.0).at[0, 1].set(2.0)
+    current = synaptic_current(counts, jnp.array([0.3, -0.1]), 5.0, DT)
+    expected = (0.3 - 0.2) * np.exp(-DT * np.arange(100) / 5.0)
+    np.testing.assert_allclose(current, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_psp_closed_form_solves_the_membrane_equation_and_peaks_where_predicted():
+    t = jnp.linspace(0.5, 40.0, 9)
+    w, tau_s = 0.2, 5.0
+    dvdt = jax.vmap(jax.grad(lambda s: psp_closed_form(P, w, tau_s, s)))(t)
+    rhs = (-(psp_closed_form(P, w, tau_s, t) - P.v_rest) + P.r_m * w * jnp.exp(-t / tau_s)) / P.tau_m
+    np.testing.assert_allclose(dvdt, rhs, rtol=1e-10, atol=1e-12)
+    t_star = float(psp_peak_time(P.tau_m, tau_s))
+    assert float(jax.grad(lambda s: psp_closed_form(P, w, tau_s, s))(t_star)) == pytest.approx(0.0, abs=1e-12)
+    # the chapter's numbers: 0.5 mV at 10 ln 2 = 6.93 ms, far below the 15 mV to threshold
+    assert float(psp_closed_form(P, w, tau_s, t_star)) - P.v_rest == pytest.approx(0.5, rel=1e-12)
+    assert t_star == pytest.approx(10 * math.log(2), rel=1e-12)
+
+
+def test_simulated_psp_is_first_order_accurate():
+    one_spike = jnp.zeros((2400, 1)).at[0, 0].set(1.0)
+    errors = []
+    for step in (0.2, 0.1, 0.05, 0.025):
+        v, _ = simulate_lif(P, synaptic_current(one_spike, jnp.array([0.2]), 5.0, step), step)
+        t = step * jnp.arange(2401)
+        errors.append(float(jnp.max(jnp.where(t <= 60.0, jnp.abs(v - psp_closed_form(P, 0.2, 5.0, t)), 0.0))))
+        assert abs(float(t[jnp.argmax(v)]) - float(psp_peak_time(P.tau_m, 5.0))) <= step  # peak in the right place
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert np.all((ratios > 1.9) & (ratios < 2.1))
+
+
+def synaptic_run(run_key, n_inhibitory, steps=20_000, dt=0.1):
+    # the chapter's setting: 400 excitatory (0.2 nA) and n inhibitory (-0.4 nA) inputs at 5 Hz, tau_s = 5 ms
+    exc_key, inh_key = jax.random.split(run_key)
+    counts = jnp.stack([poisson_spike_counts(exc_key, 5.0, 400, steps, dt),
+                        poisson_spike_counts(inh_key, 5.0, n_inhibitory, steps, dt)], axis=1)
+    current = synaptic_current(counts, jnp.array([0.2, -0.4]), 5.0, dt)
+    _, spikes = simulate_lif(P, current, dt)
+    return float(current.mean()), float(spikes.sum()) / (steps * dt / 1000)
+
+
+SEEDS = [jax.random.fold_in(jax.random.key(1907), 1)] + [jax.random.key(s) for s in range(4)]
+
+
+@pytest.mark.parametrize("seed", range(len(SEEDS)))
+def test_inhibition_lowers_the_rate_and_fluctuations_fire_below_rheobase(seed):
+    mean_e, rate_e = synaptic_run(SEEDS[seed], 0)
+    mean_ei, rate_ei = synaptic_run(SEEDS[seed], 100)
+    # mean current N r w tau_s: 2.0 nA and 2.0 - 1.0 = 1.0 nA (discrete time adds ~1 %)
+    assert mean_e == pytest.approx(2.0, rel=0.06)
+    assert mean_ei == pytest.approx(1.0, rel=0.12)
+    assert rate_ei < rate_e / 3
+    # below the rheobase on average, silent under a constant current of that size, yet firing
+    assert mean_ei < rheobase(P)
+    assert float(simulated_rate(P, mean_ei, 0.1, 20_000)) == 0.0
+    assert rate_ei > 2.0
+
+
+def test_poisson_counts_have_the_right_mean():
+    counts = poisson_spike_counts(jax.random.key(0), 5.0, 400, 200_000, 0.1)
+    assert float(counts.mean()) == pytest.approx(400 * 5.0 * 0.1 / 1000, rel=0.01)
+
+
+# --- the artificial neuron -----------------------------------------------------------------
+
+
+def test_logistic_gradient_by_hand_matches_autodiff_and_finite_differences():
+    data = iris_petals()
+    for seed in range(3):
+        theta = jax.random.normal(jax.random.key(seed), (3,)) * 2.0
+        gw, gb = logistic_gradient_by_hand(theta[:2], theta[2], data.X, data.y)
+        by_hand = jnp.append(gw, gb)
+        f = lambda th: logistic_loss(th[:2], th[2], data.X, data.y)  # noqa: E731
+        assert relative_error(jax.grad(f)(theta), by_hand) < 1e-13
+        assert relative_error(central_difference(f, theta), by_hand) < 1e-8
+
+
+def test_logistic_loss_is_the_cross_entropy_and_does_not_overflow():
+    X = jnp.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 0.0]])
+    y = jnp.array([1.0, 0.0, 1.0])
+    w, b = jnp.array([0.3, -0.2]), 0.1
+    p = jax.nn.sigmoid(X @ w + b)
+    direct = -jnp.mean(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
+    assert float(logistic_loss(w, b, X, y)) == pytest.approx(float(direct), rel=1e-13)
+    huge = logistic_loss(jnp.array([1e4, 1e4]), 0.0, X, y)
+    assert np.isfinite(float(huge))
+
+
+def test_trained_neuron_matches_scikit_learn_and_the_chapter():
+    from sklearn.linear_model import LogisticRegression
+
+    data = iris_petals()
+    ws, bs = train_logistic(jnp.zeros(2), 0.0, data.X, data.y, 2.0, 3000)
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(np.asarray(data.X), np.asarray(data.y))
+    ours = np.append(np.asarray(ws[-1]), float(bs[-1]))
+    theirs = np.append(reference.coef_[0], reference.intercept_[0])
+    assert np.max(np.abs(ours - theirs)) < 1e-6
+    assert np.all(ours[:2] > 0)  # "both weights are positive"
+    assert float(accuracy(ws[-1], bs[-1], data.X, data.y)) == pytest.approx(0.94)
+    losses = jax.vmap(lambda w, b: logistic_loss(w, b, data.X, data.y))(ws, bs)
+    assert float(losses[0]) == pytest.approx(math.log(2), rel=1e-12)
+    assert bool(jnp.all(jnp.diff(losses) <= 1e-15))  # gradient descent never increases this loss here
+
+
+def test_no_line_separates_the_two_iris_species():
+    # the chapter: one versicolor and one virginica have identical petals, 4.8 cm by 1.8 cm
+    data = load_iris()
+    X, y = data.data[:, [2, 3]], data.target
+    versicolor = {tuple(x) for x in X[y == 1]}
+    virginica = {tuple(x) for x in X[y == 2]}
+    assert versicolor & virginica == {(4.8, 1.8)}
+    d = iris_petals()
+    assert d.X.shape == (100, 2) and float(d.y.sum()) == 50.0
+    np.testing.assert_allclose(np.asarray(d.X).mean(axis=0), 0.0, atol=1e-12)
+
+
+def test_a_layer_is_vmap_over_neurons():
+    W = jax.random.normal(jax.random.key(0), (4, 3))
+    b = jax.random.normal(jax.random.key(1), (4,))
+    x = jax.random.normal(jax.random.key(2), (3,))
+    one_by_one = jax.vmap(neuron, in_axes=(0, 0, None))(W, b, x)
+    np.testing.assert_allclose(one_by_one, layer(W, b, x), rtol=1e-15)
+    relu = lambda z: jnp.maximum(z, 0.0)  # noqa: E731
+    np.testing.assert_allclose(jax.vmap(neuron, in_axes=(0, 0, None, None))(W, b, x, relu), layer(W, b, x, relu))
+
+
+# --- the chapter itself: its printed numbers and its exercise solutions ----------------------
+
+
+@pytest.fixture(scope="module")
+def chapter():
+    with jax.enable_x64(True):
+        yield run_chapter(CHAPTER)
+
+
+def solve(namespace, label):
+    with jax.enable_x64(True):
+        return run_solution(namespace, solution_blocks(CHAPTER)[label])
+
+
+def test_the_chapter_numbers_say_what_the_prose_says(chapter):
+    assert chapter["sub_error"] < 0.02
+    assert abs(chapter["found_rheobase"] - 1.5) < 1e-11  # "to twelve digits"
+    assert chapter["err_hand"] < 1e-13 and chapter["err_fd"] < 1e-8
+    assert chapter["gap_sklearn"] < 1e-6
+    assert chapter["train_accuracy"] == pytest.approx(0.94)
+    assert chapter["layer_gap"] < 1e-15 and chapter["batch_gap"] < 1e-15
+    rates = chapter["syn_rates"]
+    assert rates["excitation + inhibition"] < rates["excitation only"]
+    assert chapter["mean_ei"] < chapter["predicted_rheobase"] and chapter["constant_rate"] == 0.0
+    assert chapter["psp_height"] == pytest.approx(0.5) and chapter["psp_height"] < 15.0
+    errors = chapter["rate_errors"]
+    assert errors[0.1][0] < 0.01 and errors[0.1][1] < 0.025
+
+
+def test_every_neuron_exercise_has_a_tested_solution():
+    assert set(solution_blocks(CHAPTER)) == {
+        "ex-neuron-reset", "ex-neuron-latency", "ex-neuron-xor", "ex-neuron-inhibition"}
+
+
+def test_reset_above_rest_raises_the_rate_not_the_rheobase(chapter):
+    solve(chapter, "ex-neuron-reset")
+    sim, formula, before = (np.asarray(chapter[k]) for k in ("reset_sim", "reset_formula", "reset_before"))
+    assert np.all(np.abs(sim - formula) / formula < 0.01)  # "better than 1 %"
+    assert np.all(formula > before)
+    assert rheobase(chapter["high_reset"]) == rheobase(P)
+
+
+def test_latency_grows_by_tau_ln_10_per_decade(chapter):
+    solve(chapter, "ex-neuron-latency")
+    sim, formula = np.asarray(chapter["latency_sim"]), np.asarray(chapter["latency_formula"])
+    assert np.all(np.abs(sim - formula) <= 0.05)  # "within a time step or two" (dt = 0.01 ms)
+    growth = np.diff(sim)
+    assert growth[0] == pytest.approx(22.2, abs=0.1)  # "22.2 ms from 1e-1 to 1e-2"
+    assert growth[-1] == pytest.approx(10 * math.log(10), abs=0.1)
+    assert np.all(np.diff(growth) > 0)  # approaching tau ln 10 from below
+
+
+def test_one_neuron_learns_and_and_or_but_not_xor(chapter):
+    solve(chapter, "ex-neuron-xor")
+    results = chapter["logic_results"]
+    for name in ("AND", "OR"):
+        loss, outputs = results[name]
+        np.testing.assert_array_equal(outputs > 0.5, np.asarray(chapter["labels"][name]) > 0.5)
+        assert loss < 0.01
+    loss, outputs = results["XOR"]
+    assert loss == pytest.approx(math.log(2), abs=1e-9)
+    np.testing.assert_allclose(outputs, 0.5, atol=1e-4)
+    # the minimum is at w = 0, b = 0: the gradient vanishes there (and the loss is convex)
+    gw, gb = logistic_gradient_by_hand(jnp.zeros(2), 0.0, chapter["corners"], chapter["labels"]["XOR"])
+    assert float(jnp.max(jnp.abs(gw))) == 0.0 and float(gb) == 0.0
+
+
+def test_inhibition_sweep_falls_and_fires_below_rheobase(chapter):
+    solve(chapter, "ex-neuron-inhibition")
+    sweep = chapter["inhibition_sweep"]
+    counts = sorted(sweep)
+    means = np.array([sweep[n][0] for n in counts])
+    rates = np.array([sweep[n][1] for n in counts])
+    np.testing.assert_allclose(np.diff(means), -0.5, atol=0.05)  # "about 0.5 nA per 50 inputs"
+    assert means[1] > 1.5 > means[2]  # "below the rheobase between 50 and 100"
+    assert np.all(np.diff(rates) < 0)
+    assert rates[2] > 0 and rates[3] > 0  # still firing at 100 and 150, below the rheobase
+    assert rates[4] == 0.0 and abs(means[4]) < 0.1
+
+
+def test_and_loss_keeps_falling_as_the_weights_grow():
+    corners = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    target = jnp.array([0.0, 0.0, 0.0, 1.0])
+    ws, bs = train_logistic(jax.random.normal(jax.random.key(5), (2,)), 0.5, corners, target, 2.0, 10_000)
+    losses = jax.vmap(lambda w, b: logistic_loss(w, b, corners, target))(ws, bs)
+    assert float(losses[10_000]) < float(losses[5000]) < 0.01
+    assert float(jnp.linalg.norm(ws[10_000])) > float(jnp.linalg.norm(ws[5000]))
+
+
+def test_two_layers_solve_xor_as_the_solution_describes():
+    # hidden: "at least one input" and "both"; output: the first minus the second
+    W1, b1 = jnp.array([[20.0, 20.0], [20.0, 20.0]]), jnp.array([-10.0, -30.0])
+    w2, b2 = jnp.array([20.0, -20.0]), -10.0
+    corners = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    out = jnp.array([neuron(w2, b2, layer(W1, b1, x)) for x in corners])
+    np.testing.assert_array_equal(np.asarray(out) > 0.5, [False, True, True, False])
+    assert float(jnp.max(jnp.abs(out - jnp.array([0.0, 1.0, 1.0, 0.0])))) < 1e-4
