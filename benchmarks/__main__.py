@@ -92,48 +92,47 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
     repeat, moves = max(1, args.repeat), max(30, args.moves)
-    chapters = [p for p in toc_chapters() if p.is_relative_to(ROOT / "chapters")]
+    with repo_copy() as copy:
+        # Everything runs in a snapshot of the working tree taken now, so edits
+        # made while the bench runs cannot mix into it.
+        chapters = [p for p in toc_chapters(copy) if p.is_relative_to(copy / "chapters")]
+        results = {"machine": machine(), "repeat": repeat, "moves": moves, "sections": only,
+                   "chapters": [str(p.relative_to(copy)) for p in chapters], "seconds": {}}
+        log(f"make bench: {', '.join(only)}; {len(chapters)} chapters; {repeat} runs each; "
+            f"{results['machine']['cores']} cores; snapshot of the working tree in {copy}")
 
-    results = {"machine": machine(), "repeat": repeat, "moves": moves, "sections": only,
-               "chapters": [str(p.relative_to(ROOT)) for p in chapters], "seconds": {}}
-    log(f"make bench: {', '.join(only)}; {len(chapters)} chapters; {repeat} runs each; "
-        f"{results['machine']['cores']} cores")
+        def timed(name, fn, *a):
+            t0 = time.perf_counter()
+            log(f"[{name}]")
+            try:
+                results[name] = fn(*a)
+            except Exception as exc:  # one broken section must not hide the others
+                log(f"  {name} failed: {type(exc).__name__}: {exc}")
+                results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            results["seconds"][name] = time.perf_counter() - t0
 
-    def timed(name, fn, *a):
-        t0 = time.perf_counter()
-        log(f"[{name}]")
-        try:
-            results[name] = fn(*a)
-        except Exception as exc:  # one broken section must not hide the others
-            log(f"  {name} failed: {type(exc).__name__}: {exc}")
-            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
-        results["seconds"][name] = time.perf_counter() - t0
-
-    needs_copy = {"build", "nbval", "test"} & set(only) or (
-        "browser" in only and not (ROOT / "_build" / "html" / "index.html").exists())
-    with repo_copy() if needs_copy else _no_copy() as copy:
         if "build" in only:
             timed("build", build.book, copy, repeat)
         if "browser" in only:
-            html = copy / "_build" / "html" if copy else None
-            if html is None or not (html / "index.html").exists():
+            html = copy / "_build" / "html"
+            if not (html / "index.html").exists():
                 if (ROOT / "_build" / "html" / "index.html").exists():
                     html = ROOT / "_build" / "html"
                 else:
                     log("  building the book once (in the copy) for the browser measurements")
                     build.book(copy, 1)
-            results["browser_html"] = "fresh build in a copy" if copy and html.is_relative_to(copy) else str(html)
-            timed("browser", browser.measure, html, moves)
+            results["browser_html"] = "a fresh build of the snapshot" if html.is_relative_to(copy) else str(html)
+            timed("browser", browser.measure, html, moves, copy)
         if "nbval" in only:
             timed("nbval", build.nbval, copy, chapters, repeat)
         if "test" in only:
             timed("test", build.make_test, copy)
-    if "execution" in only:
-        timed("execution", execution.measure, chapters, repeat)
-    if "live" in only:
-        timed("live", live_sliders.measure, chapters, moves)
-    if "speed" in only:
-        timed("speed", speed.measure)
+        if "execution" in only:
+            timed("execution", execution.measure, chapters, repeat, copy)
+        if "live" in only:
+            timed("live", live_sliders.measure, chapters, moves, copy)
+        if "speed" in only:
+            timed("speed", speed.measure, copy)
 
     results["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -142,14 +141,6 @@ def main() -> int:
     print(f"\n(all runs: {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}; "
           f"re-print with `python -m benchmarks.report`)")
     return 0
-
-
-class _no_copy:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 if __name__ == "__main__":

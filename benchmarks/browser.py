@@ -186,8 +186,8 @@ def toc_pages(root: pathlib.Path = ROOT) -> list[str]:
     return names
 
 
-def measure(html: pathlib.Path, moves: int = MOVES) -> dict:
-    return run_json(["-m", "benchmarks.browser", str(html), "--moves", str(moves)])
+def measure(html: pathlib.Path, moves: int = MOVES, root: pathlib.Path = ROOT) -> dict:
+    return run_json(["-m", "benchmarks.browser", str(html), "--moves", str(moves)], root=root)
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ def nbval(copy: pathlib.Path, chapters: list[pathlib.Path], repeat: int) -> dict
     flags = _prepare(copy)
     out = {}
     for path in chapters:
-        rel = str(path.relative_to(ROOT))
+        rel = str(path.relative_to(copy))
         runs = {"cold": [], "warm": []}
         failures = []
         for r in range(repeat):

@@ -131,14 +131,16 @@ def failure(label: str, status: int, output: str) -> dict:
             "tail": "\n".join(output.strip().splitlines()[-15:])}
 
 
-def run_json(args: list[str], timeout: float = 1800, **extra_env) -> dict:
+def run_json(args: list[str], root: pathlib.Path = ROOT, timeout: float = 1800, **extra_env) -> dict:
     """Run ``python -m benchmarks.X ...`` in a fresh process and parse the JSON
     it prints last on stdout (each measurement gets its own interpreter, so
-    JAX flags set by one chapter cannot leak into the next)."""
-    e = env(**extra_env)
+    JAX flags set by one chapter cannot leak into the next). ``root`` is the
+    tree it runs in (a snapshot copy): its ``benchmarks`` and ``nnbook`` are
+    the ones imported."""
+    e = env(PYTHONPATH=root, **extra_env)
     if "JAX_COMPILATION_CACHE_DIR" not in extra_env:  # no persistent cache unless asked: compiles are real
         e.pop("JAX_COMPILATION_CACHE_DIR", None)
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=e, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([sys.executable, *args], cwd=root, env=e, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

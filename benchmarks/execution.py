@@ -113,27 +113,31 @@ def run_chapter(path: pathlib.Path) -> dict:
     }
 
 
-def measure(chapters: list[pathlib.Path], repeat: int) -> dict:
-    """Median split per chapter, cold and warm JAX cache, ``repeat`` times each."""
+def measure(chapters: list[pathlib.Path], repeat: int, root: pathlib.Path = ROOT) -> dict:
+    """Median split per chapter, cold and warm JAX cache, ``repeat`` times each.
+    A failed run is recorded and left out of the medians."""
     out = {}
     for path in chapters:
-        name = str(path.relative_to(ROOT))
-        runs = {"cold": [], "warm": []}
+        name = str(path.relative_to(root))
+        runs, errors = {"cold": [], "warm": []}, []
         for r in range(repeat):
             cache = tempfile.mkdtemp(prefix="nnbook-bench-jaxcache-")
             try:
                 for kind in ("cold", "warm"):
                     log(f"  execution {name} ({kind} JAX cache, run {r + 1}/{repeat})")
-                    runs[kind].append(run_json(
-                        ["-m", "benchmarks.execution", str(path)], JAX_COMPILATION_CACHE_DIR=cache,
-                    ))
+                    try:
+                        runs[kind].append(run_json(["-m", "benchmarks.execution", str(path)], root=root,
+                                                   JAX_COMPILATION_CACHE_DIR=cache))
+                    except Exception as exc:
+                        errors.append(f"{kind} run {r + 1}: {str(exc)[-500:]}")
+                        break  # a warm run after a failed cold one would not be warm
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
         keys = ("kernel_start", "imports", "compile", "rest", "total")
         out[name] = {
             kind: {k: median([run[k] for run in rs]) for k in keys} | {"runs": rs}
             for kind, rs in runs.items()
-        }
+        } | {"errors": errors}
     return out
 
 

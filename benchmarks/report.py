@@ -107,6 +107,7 @@ def render(r: dict) -> str:
                              f"< {chapter_target(name):.0f} s", _verdict(c["total"], chapter_target(name), "s")])
             out.append(table(["chapter", "kernel start", "imports", "JAX compile", "rest", "total (cold)",
                               "JAX compile (warm)", "total (warm)", "target", "verdict"], rows))
+            out += [f"- {name}: FAILED {err}" for name, d in e.items() for err in d.get("errors", [])]
             out.append("\ncold/warm: JAX persistent compilation cache empty / filled by the cold run. "
                        "JAX compile = wall time inside JAX tracing, lowering and XLA compilation "
                        "(jax.monitoring spans, union).")

@@ -134,8 +134,14 @@ def sweep() -> dict:
 PARTS = {"sweep": sweep, "gradient_modes": gradient_modes}
 
 
-def measure() -> dict:
-    return {part: run_json(["-m", "benchmarks.speed", part]) for part in PARTS}
+def measure(root=None) -> dict:
+    out = {}
+    for part in PARTS:
+        try:
+            out[part] = run_json(["-m", "benchmarks.speed", part], **({"root": root} if root else {}))
+        except Exception as exc:
+            out[part] = {"status": f"failed: {str(exc)[-800:]}"} if part == "sweep" else {"error": str(exc)[-800:]}
+    return out
 
 
 def main() -> None:
