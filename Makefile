@@ -79,9 +79,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 # html_extra_path (_config.yml) copies _build/site-extra into _build/html.
 # The components that startup.js loads (mathjax3_config.loader in _config.yml),
-# and the TeX extensions it may autoload.
+# and the TeX extensions it may autoload. Sphinx copies extra files only when
+# it writes pages, so the old pages go too (re-rendered from the caches).
 $(MATHJAX_DIR)/startup.js: $(NPM_STAMP)
-	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)
+	rm -rf $(MATHJAX_DIR) _build/html && mkdir -p $(MATHJAX_DIR)
 	cd node_modules/mathjax/es5 && cp -r --parents startup.js core.js input/tex.js input/tex \
 		output/chtml.js output/chtml a11y/assistive-mml.js $(CURDIR)/$(MATHJAX_DIR)/
 	cp node_modules/mathjax/LICENSE $(MATHJAX_DIR)/
