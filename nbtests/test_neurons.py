@@ -3,6 +3,7 @@
 settings; the chapter's exercise solutions are run from the notebook itself."""
 
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -438,3 +439,24 @@ def test_two_layers_solve_xor_as_the_solution_describes():
     out = jnp.array([neuron(w2, b2, layer(W1, b1, x)) for x in corners])
     np.testing.assert_array_equal(np.asarray(out) > 0.5, [False, True, True, False])
     assert float(jnp.max(jnp.abs(out - jnp.array([0.0, 1.0, 1.0, 0.0])))) < 1e-4
+
+
+def test_every_glued_number_is_a_plain_number_the_page_can_format():
+    # myst-nb formats {glue:text}`name:.3f` from the stored text/plain; a numpy scalar
+    # is stored as "np.float64(...)" and then shows as an empty string in the page.
+    import nbformat
+
+    from chapter_code import CHAPTERS
+
+    nb = nbformat.read(CHAPTERS / CHAPTER, as_version=4)
+    glued = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                glued[name] = out["data"]["application/papermill.record/text/plain"]
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    used = set(re.findall(r"\{glue:text\}`(\w+)", markdown))
+    assert used and used <= set(glued), used - set(glued)
+    for name in used:
+        float(glued[name])  # raises if the page could not format it
