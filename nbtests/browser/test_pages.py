@@ -26,37 +26,10 @@ WEIGHT_BUDGET = 3_000_000  # bytes, the page and everything it loads
 DESKTOP = dict(viewport={"width": 1280, "height": 900})
 PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=1)
 
-# Known problems of a chapter's content (not of the book's machinery), each
-# with its fix. They are reported as xfailed (pytest -rxX shows the reasons)
-# so that the rest of the suite guards the book meanwhile; an entry whose
-# problem was fixed shows up as XPASS: then delete it.
-KNOWN = {
-    ("alt", "chapters/00_how_to_use"): (
-        "the error-vs-step-size plot (the cell that calls ax.loglog) has no alt text: add cell metadata "
-        '{"mystnb": {"image": {"alt": "..."}}} saying what it shows'
-    ),
-    ("alt", "chapters/04_gradient_descent"): (
-        "two matplotlib figures have no alt text: add cell metadata "
-        '{"mystnb": {"image": {"alt": "..."}}} saying what each shows'
-    ),
-    ("alt", "chapters/01_neurons"): (
-        "six matplotlib figures have no alt text: add cell metadata "
-        '{"mystnb": {"image": {"alt": "..."}}} saying what each shows'
-    ),
-    ("weight", "chapters/01_neurons"): (
-        "3.04 MB: the page itself is 0.79 MB, of which 0.16 MB is the ipywidgets state of its live figures "
-        "that no reader uses (the HTML shows the widget's text twin)"
-    ),
-    ("weight", "chapters/04_gradient_descent"): (
-        "3.05 MB: the page itself is 1.08 MB, of which 0.30 MB is ipywidgets state no reader uses "
-        "(the HTML shows the widget's text twin) and 0.64 MB three static slider figures"
-    ),
-}
-
 
 def pages_for(check: str, names) -> list:
-    return [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[check, n], strict=False)) if (check, n) in KNOWN else n
-            for n in names]
+    """The pages a check runs on: all of them (no known failures are tolerated)."""
+    return list(names)
 
 
 @dataclasses.dataclass
