@@ -1,0 +1,199 @@
+"""Chapter 2's interactive figures, driven headlessly: the lines are the
+chapter's functions (checked against the derivatives by hand, not against
+autodiff), each live slider changes what it should, the extremes draw without
+a warning, and the static faces hold the same frames and stay light."""
+
+import json
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from bs4 import BeautifulSoup
+
+from nnbook import activation_figures as figs
+from nnbook.activations import (
+    gelu,
+    gelu_derivative,
+    leaky_relu,
+    leaky_relu_derivative,
+    relu,
+    relu_derivative,
+    sigmoid,
+    sigmoid_derivative,
+    silu,
+    silu_derivative,
+    softplus,
+    softplus_derivative,
+    tanh,
+    tanh_derivative,
+)
+from nnbook.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_gradient,
+    hinge,
+    hinge_gradient,
+    sigmoid_squared_error,
+    sigmoid_squared_error_gradient,
+)
+from nnbook.sliders import live_figure, static_figure
+
+
+@pytest.fixture(autouse=True)
+def float64_and_no_warnings():
+    with jax.enable_x64(True), warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow or NaN warning fails the test
+        yield
+
+
+def by_hand(slope):
+    return {
+        "sigmoid": (sigmoid, sigmoid_derivative),
+        "tanh": (tanh, tanh_derivative),
+        "relu": (relu, relu_derivative),
+        "leaky": (lambda z: leaky_relu(z, slope), lambda z: leaky_relu_derivative(z, slope)),
+        "softplus": (softplus, softplus_derivative),
+        "gelu": (gelu, gelu_derivative),
+        "silu": (silu, silu_derivative),
+    }
+
+
+def lines(live):
+    return {name: (line.get_xdata().copy(), line.get_ydata().copy()) for name, line in live.lines.items()}
+
+
+# --- the activations explorer -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale,bias,slope", [(1.0, 0.0, 0.1), (8.0, 0.0, 0.1), (0.3, -2.0, 0.4)])
+def test_explorer_lines_are_the_activations_and_their_hand_derivatives(scale, bias, slope):
+    frame = figs.explorer_frame(scale, bias, slope)
+    for key, (f, f_prime) in by_hand(slope).items():
+        x, value = frame.lines[f"value-{key}"]
+        _, derivative = frame.lines[f"slope-{key}"]
+        z = scale * jnp.asarray(x) + bias
+        np.testing.assert_allclose(value, f(z), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(derivative, f_prime(z), rtol=1e-12, atol=1e-13)
+        assert x[0] == figs.X_RANGE[0] and x[-1] == figs.X_RANGE[1] and len(x) == figs.X_POINTS
+
+
+def flat_fraction(key, scale):
+    names = [name for name, _, _ in figs.EXPLORER]
+    return float(figs.explorer_curves(scale, 0.0, figs.LEAKY_SLOPE)[3][names.index(key)])
+
+
+def test_explorer_note_measures_flatness_as_the_chapter_says():
+    fine = np.linspace(*figs.X_RANGE, figs.FLAT_POINTS)
+    for scale in (0.25, 1.0, 8.0):  # the note's fraction, recomputed from the hand derivative
+        expected = np.mean(np.abs(np.asarray(sigmoid_derivative(scale * fine))) < figs.FLAT_SLOPE)
+        assert flat_fraction("sigmoid", scale) == pytest.approx(expected, abs=1e-12)
+    grid = [c for c in figs.explorer_spec().controls if c.name == "scale"][0].values
+    sigmoid_flat = [flat_fraction("sigmoid", a) for a in grid]
+    tanh_flat = [flat_fraction("tanh", a) for a in grid]
+    assert sigmoid_flat[grid.index(1.0)] == 0.0  # "nowhere flat at scale 1"
+    assert all(a <= b for a, b in zip(sigmoid_flat, sigmoid_flat[1:]))  # flatter as the scale grows
+    assert all(a <= b for a, b in zip(tanh_flat, tanh_flat[1:]))
+    assert sigmoid_flat[-1] > 0.8 and tanh_flat[-1] > 0.85  # 86% and 91% at scale 8
+    # ReLU: flat for x < 0 (and at the grid point that rounds to 0), half of the
+    # symmetric grid up to one point, the same at every scale
+    relu_flat = {flat_fraction("relu", a) for a in grid}
+    assert len(relu_flat) == 1 and abs(relu_flat.pop() - 0.5) <= 1 / figs.FLAT_POINTS
+    assert "sigmoid 0%" in figs.explorer_frame(1.0).note and "ReLU 50%" in figs.explorer_frame(8.0).note
+
+
+def test_explorer_live_sliders_each_change_the_right_lines():
+    live = live_figure(figs.explorer_spec(live=True))
+    before = lines(live)
+    live.sliders["scale"].value = 4.0
+    after = lines(live)
+    assert not np.allclose(after["value-sigmoid"][1], before["value-sigmoid"][1])
+    # relu(a x) = a relu(x): the slope line does not move with the scale
+    np.testing.assert_allclose(after["slope-relu"][1], before["slope-relu"][1])
+
+    live.sliders["bias"].value = 2.0
+    shifted = lines(live)
+    x = shifted["value-sigmoid"][0]
+    np.testing.assert_allclose(shifted["value-sigmoid"][1], sigmoid(4.0 * x + 2.0), rtol=1e-12)
+
+    live.sliders["slope"].value = 0.5
+    leaky = lines(live)
+    negative = 4.0 * x + 2.0 < 0
+    np.testing.assert_allclose(leaky["slope-leaky"][1][negative], 0.5)
+    np.testing.assert_allclose(leaky["value-leaky"][1][~negative], shifted["value-leaky"][1][~negative])
+
+
+# --- the losses figure -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target,logit", [(1.0, -3.0), (0.0, 2.0), (0.25, 0.0), (0.5, -5.0), (0.75, 5.0)])
+def test_loss_lines_and_moving_point_are_the_chapter_losses(target, logit):
+    frame = figs.loss_frame(target, logit)
+    z, bce = frame.lines["bce"]
+    np.testing.assert_allclose(bce, binary_cross_entropy(jnp.asarray(z), target), rtol=1e-13)
+    np.testing.assert_allclose(frame.lines["d-bce"][1], binary_cross_entropy_gradient(jnp.asarray(z), target), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(frame.lines["sq"][1], sigmoid_squared_error(jnp.asarray(z), target), rtol=1e-13)
+    np.testing.assert_allclose(frame.lines["d-sq"][1], sigmoid_squared_error_gradient(jnp.asarray(z), target), rtol=1e-12, atol=1e-15)
+    # the hinge polyline through its corners equals the hinge at every z (it is piecewise linear)
+    hz, hl = frame.lines["hinge"]
+    fine = np.linspace(*figs.Z_RANGE, 1001)
+    np.testing.assert_allclose(np.interp(fine, hz, hl), hinge(jnp.asarray(fine), target), atol=1e-12)
+    gz, g = frame.lines["d-hinge"]  # a step: constant on each side of the kink
+    off_kink = np.abs(fine * (2 * target - 1) - 1) > 1e-6
+    np.testing.assert_allclose(np.interp(fine[off_kink], gz, g),
+                               hinge_gradient(jnp.asarray(fine[off_kink]), target), atol=1e-12)
+    # the moving point sits on each curve at the chosen logit
+    for key, f in (("bce", binary_cross_entropy), ("sq", sigmoid_squared_error), ("hinge", hinge)):
+        px, py = frame.lines[f"at-{key}"]
+        assert np.all(px == logit) and py[0] == pytest.approx(float(f(logit, target)), rel=1e-13, abs=1e-15)
+    assert frame.note.startswith(f"p = {float(sigmoid(logit)):.3f};")
+
+
+def test_loss_note_reports_the_two_gradients():
+    note = figs.loss_frame(1.0, -3.0).note
+    assert note == "p = 0.047; slopes: cross-entropy \u22120.953, squared \u22120.043"
+
+
+def test_loss_live_sliders_move_the_point_and_mirror_the_curves():
+    live = live_figure(figs.loss_spec(live=True))
+    live.sliders["logit"].value = 2.0
+    assert np.all(live.lines["at-bce"].get_xdata() == pytest.approx(2.0))
+    assert np.all(live.lines["cursor"].get_xdata() == pytest.approx(2.0))
+    at_one = lines(live)["bce"][1].copy()
+    live.sliders["target"].value = 0.0
+    # binary cross-entropy with y = 0 is the y = 1 curve mirrored: l(z, 0) = l(-z, 1)
+    np.testing.assert_allclose(lines(live)["bce"][1], at_one[::-1], rtol=1e-12)
+    assert live.note.get_text().startswith("p = 0.881")
+
+
+def test_extreme_slider_values_are_drawn_without_warnings():
+    for spec in (figs.explorer_spec(live=True), figs.loss_spec(live=True)):
+        live = live_figure(spec)
+        scales = {c.name: c.scale for c in spec.controls}
+        for name, slider in live.sliders.items():
+            for value in (slider.min, slider.max):
+                slider.value = 10**value if scales[name] == "log" else value
+                assert "cannot draw" not in live.note.get_text()
+                for line in live.lines.values():
+                    assert np.all(np.isfinite(line.get_xydata()))
+
+
+# --- the static faces ------------------------------------------------------------------------
+
+
+def static_data(spec):
+    fig = static_figure(spec)
+    soup = BeautifulSoup(fig.html, "html.parser")
+    return fig, json.loads(soup.find("script", type="application/json").string)
+
+
+def test_static_faces_hold_every_grid_point_and_stay_under_300_kB():
+    for spec in (figs.explorer_spec(), figs.loss_spec()):
+        fig, data = static_data(spec)
+        assert data["sizes"] == [len(c.values) for c in spec.controls]
+        assert len(data["frames"]) == int(np.prod(data["sizes"]))
+        assert all(len(frame["lines"]) == len(spec.styles) for frame in data["frames"])
+        assert len(fig.html) < 300_000, (spec.name, len(fig.html))
+    fig, _ = static_data(figs.loss_spec())
+    notes = {(p["target"], p["logit"]): n for p, _, n in fig.frames}
+    assert notes[1.0, -3.0] == figs.loss_frame(1.0, -3.0).note

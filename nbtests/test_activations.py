@@ -1,0 +1,250 @@
+"""nnbook.activations against closed forms, finite differences and jax.nn,
+and every claim the activations half of chapter 2 makes, asserted on the same
+functions with the same settings."""
+
+import math
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnbook.activations import (
+    ACTIVATIONS,
+    autodiff_derivative,
+    chain_gradients,
+    chain_gradients_by_hand,
+    chain_outputs,
+    collapse_two_linear_layers,
+    dense,
+    gelu,
+    gelu_tanh,
+    leaky_relu,
+    log_sigmoid,
+    log_sigmoid_naive,
+    log_softmax,
+    logsumexp,
+    relu,
+    relu_derivative,
+    sigmoid,
+    sigmoid_derivative,
+    sigmoid_fixed_point,
+    sigmoid_naive,
+    silu,
+    softmax,
+    softmax_jacobian_by_hand,
+    softmax_naive,
+    softplus,
+    softplus_naive,
+    step,
+    tanh,
+    tanh_derivative,
+)
+from nnbook.calculus import central_difference
+
+
+@pytest.fixture(autouse=True)
+def float64_and_no_warnings():
+    # The chapter runs in 64-bit floats; an overflow or NaN warning fails a test.
+    with jax.enable_x64(True), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+CHAPTER_KEY = 2  # jax.random.key(2) in the chapter's setup cell
+
+
+def chapter_grid():
+    return jnp.linspace(-6.0, 6.0, 2000)  # the chapter's grid: 0 is not on it
+
+
+# --- why a nonlinearity ------------------------------------------------------------------
+
+
+def chapter_network():
+    k1, k2, k3, k4, k5 = jax.random.split(jax.random.key(CHAPTER_KEY), 5)
+    W1, b1 = jax.random.normal(k1, (16, 3)), jax.random.normal(k2, (16,))
+    W2, b2 = jax.random.normal(k3, (2, 16)), jax.random.normal(k4, (2,))
+    return W1, b1, W2, b2, jax.random.normal(k5, (100, 3))
+
+
+def best_affine_misfit(inputs, outputs):
+    design = np.column_stack([np.asarray(inputs), np.ones(len(inputs))])
+    coefficients, *_ = np.linalg.lstsq(design, np.asarray(outputs), rcond=None)
+    residual = design @ coefficients - np.asarray(outputs)
+    return float(np.sqrt(np.mean(residual**2)) / np.std(np.asarray(outputs)))
+
+
+def test_two_linear_layers_are_one_and_a_relu_between_them_is_not():
+    W1, b1, W2, b2, inputs = chapter_network()
+    W, b = collapse_two_linear_layers(W1, b1, W2, b2)
+    for x in inputs[:5]:
+        # the collapsed layer, checked against plain NumPy arithmetic
+        np.testing.assert_allclose(dense(W, b, x), np.asarray(W2) @ (np.asarray(W1) @ np.asarray(x) + np.asarray(b1)) + np.asarray(b2), rtol=1e-12)
+    linear = jax.vmap(lambda x: dense(W2, b2, dense(W1, b1, x)))(inputs)
+    with_relu = jax.vmap(lambda x: dense(W2, b2, relu(dense(W1, b1, x))))(inputs)
+    assert best_affine_misfit(inputs, linear) < 1e-12
+    # the chapter: "still misses by 0.44 of the outputs' spread"
+    assert best_affine_misfit(inputs, with_relu) > 0.3
+
+
+# --- step and sigmoid ----------------------------------------------------------------------
+
+
+def test_step_has_zero_gradient_everywhere_but_the_right_values():
+    grid = chapter_grid()
+    assert bool(jnp.all(autodiff_derivative(step)(grid) == 0.0))
+    np.testing.assert_array_equal(step(jnp.array([-1.0, 0.0, 1e-9, 2.0])), [0.0, 0.0, 1.0, 1.0])
+
+
+def test_sigmoid_of_a_large_scale_approaches_the_step():
+    grid = chapter_grid()
+    away = jnp.abs(grid) >= 0.1
+    gaps = {a: float(jnp.max(jnp.abs(sigmoid(a * grid) - step(grid)) * away)) for a in (1.0, 10.0, 100.0)}
+    assert gaps[1.0] > gaps[10.0] > gaps[100.0]
+    # the largest gap is at the grid point nearest 0 with |x| >= 0.1: 1 / (1 + e^{a |x|})
+    nearest = float(jnp.min(jnp.where(away, jnp.abs(grid), jnp.inf)))
+    for a, gap in gaps.items():
+        assert gap == pytest.approx(1 / (1 + math.exp(a * nearest)), rel=1e-12)
+
+
+# --- derivatives ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_hand_derivative_matches_autodiff_and_central_differences(name):
+    activation = ACTIVATIONS[name]
+    grid = chapter_grid()
+    by_hand = activation.derivative(grid)
+    np.testing.assert_allclose(autodiff_derivative(activation.function)(grid), by_hand, rtol=0, atol=1e-13)
+    finite_diff = jax.vmap(lambda x: central_difference(activation.function, x))(grid)
+    np.testing.assert_allclose(finite_diff, by_hand, rtol=0, atol=1e-9)
+
+
+def test_activations_agree_with_jax_nn():
+    x = jnp.linspace(-30.0, 30.0, 6001)
+    np.testing.assert_allclose(sigmoid(x), jax.nn.sigmoid(x), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(relu(x), jax.nn.relu(x), rtol=0)
+    np.testing.assert_allclose(leaky_relu(x), jax.nn.leaky_relu(x, 0.01), rtol=1e-15)
+    np.testing.assert_allclose(softplus(x), jax.nn.softplus(x), rtol=1e-14)
+    np.testing.assert_allclose(gelu(x), jax.nn.gelu(x, approximate=False), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(gelu_tanh(x), jax.nn.gelu(x), rtol=1e-13, atol=1e-300)  # jax's default
+    np.testing.assert_allclose(silu(x), jax.nn.silu(x), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(tanh(x), 2 * sigmoid(2 * x) - 1, rtol=0, atol=1e-15)
+
+
+def test_gelu_tanh_approximation_is_off_by_about_five_ten_thousandths_near_2_7():
+    wide = jnp.linspace(-10.0, 10.0, 200_001)
+    gap = jnp.abs(gelu(wide) - gelu_tanh(wide))
+    assert 4e-4 < float(jnp.max(gap)) < 5e-4  # the chapter prints 4.73e-04
+    assert 2.6 < abs(float(wide[jnp.argmax(gap)])) < 2.8
+
+
+def test_relu_kink_three_programs_three_subgradients():
+    writings = {
+        "maximum": lambda x: jnp.maximum(x, 0.0),
+        "where": relu,
+        "jax.nn": jax.nn.relu,
+        "abs": lambda x: (x + jnp.abs(x)) / 2,
+    }
+    at_zero = {name: float(jax.grad(f)(0.0)) for name, f in writings.items()}
+    assert at_zero == {"maximum": 0.5, "where": 0.0, "jax.nn": 0.0, "abs": 1.0}
+    for f in writings.values():  # same function everywhere else
+        assert float(jax.grad(f)(-1.0)) == 0.0 and float(jax.grad(f)(1.0)) == 1.0
+        assert float(f(0.0)) == 0.0
+    assert float(relu_derivative(0.0)) == at_zero["where"]  # nnbook's hand derivative picks the same
+
+
+# --- saturation and deep chains --------------------------------------------------------------
+
+
+def test_sigmoid_slope_is_at_most_one_quarter_reached_at_zero():
+    fine = jnp.arange(-200_000, 200_001) / 10_000
+    slopes = sigmoid_derivative(fine)
+    assert float(jnp.max(slopes)) == 0.25 and float(fine[jnp.argmax(slopes)]) == 0.0
+    assert float(sigmoid_derivative(5.0)) == pytest.approx(math.exp(-5) / (1 + math.exp(-5)) ** 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("activation,derivative", [(sigmoid, sigmoid_derivative), (tanh, tanh_derivative), (relu, relu_derivative)])
+def test_chain_gradients_match_the_chain_rule_by_hand_and_jax_grad(activation, derivative):
+    grads = chain_gradients(activation, 1.0, 40)
+    np.testing.assert_allclose(grads, chain_gradients_by_hand(activation, derivative, 1.0, 40), rtol=1e-10)
+    for depth in (1, 7, 40):
+        deepest = jax.grad(lambda x: chain_outputs(activation, x, depth)[-1])(1.0)
+        assert float(grads[depth - 1]) == pytest.approx(float(deepest), rel=1e-12)
+
+
+def test_sigmoid_chain_shrinks_below_four_to_the_minus_n_by_the_fixed_point_slope():
+    grads = chain_gradients(sigmoid, 1.0, 40)
+    n = jnp.arange(1, 41)
+    assert bool(jnp.all(grads <= 0.25**n))
+    a_star = sigmoid_fixed_point()
+    assert float(sigmoid(a_star)) == pytest.approx(a_star, abs=1e-15)
+    late = float(grads[-1] / grads[-2])
+    assert late == pytest.approx(a_star * (1 - a_star), rel=1e-6)  # the chapter: "exactly the measured"
+    assert late < 0.25
+
+
+def test_relu_chain_passes_positive_inputs_and_kills_negative_ones_and_tanh_decays_slowly():
+    np.testing.assert_array_equal(chain_gradients(relu, 1.0, 40), np.ones(40))
+    np.testing.assert_array_equal(chain_gradients(relu, -1.0, 40), np.zeros(40))
+    tanh_40 = float(chain_gradients(tanh, 1.0, 40)[-1])
+    sigmoid_40 = float(chain_gradients(sigmoid, 1.0, 40)[-1])
+    assert tanh_40 > 1e20 * sigmoid_40  # "far more slowly"
+    assert tanh_40 > 0.25**40 * 1e20
+
+
+# --- numerical stability ---------------------------------------------------------------------
+
+
+def test_float64_exp_overflows_just_above_709():
+    limit = math.log(np.finfo(np.float64).max)
+    assert limit == pytest.approx(709.78, abs=0.01)
+    assert bool(jnp.isfinite(jnp.exp(709.0))) and bool(jnp.isinf(jnp.exp(710.0)))
+
+
+def test_naive_forms_fail_where_the_chapter_says_and_stable_forms_do_not():
+    # JAX gives inf / NaN without a warning (the fixture turns warnings into errors)
+    assert bool(jnp.isinf(softplus_naive(1000.0))) and float(softplus(1000.0)) == 1000.0
+    assert float(softplus_naive(-40.0)) == 0.0
+    assert float(softplus(-40.0)) == pytest.approx(math.log1p(math.exp(-40.0)), rel=1e-14)
+    assert float(log_sigmoid_naive(-1000.0)) == -math.inf and float(log_sigmoid(-1000.0)) == -1000.0
+    assert float(sigmoid_naive(-1000.0)) == 0.0  # the value is right...
+    assert math.isnan(float(jax.grad(sigmoid_naive)(-1000.0)))  # ...its autodiff gradient is not
+    for x in (-1000.0, -40.0, 0.0, 40.0, 1000.0):
+        assert math.isfinite(float(jax.grad(sigmoid)(x)))
+        assert float(log_sigmoid(x)) == pytest.approx(float(jax.nn.log_sigmoid(x)), rel=1e-15, abs=1e-300)
+
+
+def test_stable_softmax_where_the_naive_one_is_nan():
+    z = jnp.array([1000.0, 1001.0, 1002.0])
+    assert bool(jnp.all(jnp.isnan(softmax_naive(z))))
+    np.testing.assert_allclose(softmax(z), softmax_naive(jnp.array([0.0, 1.0, 2.0])), rtol=1e-15)
+    e = np.exp([0.0, 1.0, 2.0])
+    np.testing.assert_allclose(softmax(z), e / e.sum(), rtol=1e-15)
+
+
+def test_softmax_jacobian_by_hand_matches_forward_and_reverse_mode():
+    for seed in range(5):
+        z = 3.0 * jax.random.normal(jax.random.key(seed), (5,))
+        J = softmax_jacobian_by_hand(z)
+        np.testing.assert_allclose(jax.jacfwd(softmax)(z), J, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(jax.jacrev(softmax)(z), J, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(J.sum(axis=1), 0.0, atol=1e-15)
+        np.testing.assert_allclose(J, J.T, atol=1e-15)
+
+
+def test_two_class_softmax_is_the_sigmoid_of_the_difference():
+    for z0, z1 in [(0.3, 1.7), (-5.0, 2.0), (40.0, -40.0)]:
+        assert float(softmax(jnp.array([z0, z1]))[1]) == pytest.approx(float(sigmoid(z1 - z0)), rel=1e-14, abs=1e-300)
+
+
+def test_logsumexp_and_log_softmax_are_stable_and_exact():
+    big = 300.0 * jax.random.normal(jax.random.key(6), (100, 10))
+    np.testing.assert_allclose(logsumexp(big), jax.scipy.special.logsumexp(big, axis=-1), rtol=1e-14)
+    assert float(logsumexp(jnp.array([1000.0, 1000.0]))) == pytest.approx(1000 + math.log(2), rel=1e-15)
+    assert float(logsumexp(jnp.array([-1000.0, -1000.0]))) == pytest.approx(-1000 + math.log(2), rel=1e-15)
+    np.testing.assert_allclose(jnp.exp(log_softmax(big)).sum(axis=-1), 1.0, rtol=1e-13)
+    # the max shift is a constant to autodiff, but the gradient of logsumexp is still softmax
+    np.testing.assert_allclose(jax.grad(logsumexp)(big[0]), softmax(big[0]), rtol=1e-12, atol=1e-300)

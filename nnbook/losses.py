@@ -1,0 +1,245 @@
+"""Loss functions, their gradients by hand, and the chapter's two experiments.
+
+Taught in the chapter "Activation functions and loss functions"
+(chapters/02_activations_and_losses.ipynb). Losses are written *per example*
+(average them over a data set yourself) and take *logits*, the unsquashed
+outputs z of a model, rather than probabilities: from logits they can be
+computed stably, with ``softplus`` and ``logsumexp`` from
+:mod:`nnbook.activations`.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnbook.activations import log_softmax, sigmoid, sigmoid_naive, softmax, softplus
+from nnbook.optim import gradient_descent
+
+# ----------------------------------------------------------------------------
+# regression
+# ----------------------------------------------------------------------------
+
+
+def squared_error(prediction, target):
+    """(prediction - target)^2 / 2; the 1/2 makes its gradient prediction - target
+    (the convention of the gradient-descent chapter too)."""
+    return 0.5 * (prediction - target) ** 2
+
+
+def gaussian_nll(prediction, target, sigma):
+    """-log N(target; prediction, sigma^2) = log(2 pi sigma^2)/2 + (target - prediction)^2 / (2 sigma^2):
+    a constant plus the squared error divided by sigma^2."""
+    return 0.5 * jnp.log(2.0 * math.pi * sigma**2) + squared_error(prediction, target) / sigma**2
+
+
+# ----------------------------------------------------------------------------
+# two classes: a logit z, a label y in {0, 1} (or a target probability in [0, 1])
+# ----------------------------------------------------------------------------
+
+
+def binary_cross_entropy(logit, label):
+    """-[y log sigma(z) + (1 - y) log(1 - sigma(z))] with log sigma(z) = -softplus(-z)
+    and log(1 - sigma(z)) = -softplus(z): y softplus(-z) + (1 - y) softplus(z).
+    Stable for every z (no log of 0), and no cancellation: both terms are >= 0.
+    (It equals softplus(z) - y z, a common but less accurate way to write it:
+    for z = 40, y = 1 that difference rounds to 0 instead of 4.2e-18.)"""
+    return label * softplus(-logit) + (1.0 - label) * softplus(logit)
+
+
+def binary_cross_entropy_naive(logit, label):
+    """The same loss through the probability p = sigma(z): once p rounds to 0
+    or 1 (|z| > 37 in float64), a log(0) makes it inf or NaN."""
+    p = sigmoid_naive(logit)
+    return -(label * jnp.log(p) + (1.0 - label) * jnp.log(1.0 - p))
+
+
+def binary_cross_entropy_gradient(logit, label):
+    """d/dz [y softplus(-z) + (1 - y) softplus(z)] = -y sigma(-z) + (1 - y) sigma(z) = sigma(z) - y = p - y."""
+    return sigmoid(logit) - label
+
+
+def sigmoid_squared_error(logit, label):
+    """Squared error on the probability, (sigma(z) - y)^2 / 2."""
+    return squared_error(sigmoid(logit), label)
+
+
+def sigmoid_squared_error_gradient(logit, label):
+    """Chain rule: (p - y) * sigma'(z) = (p - y) p (1 - p). The factor
+    p (1 - p) <= 1/4 vanishes when the model is confident, right or wrong."""
+    p = sigmoid(logit)
+    return (p - label) * p * (1.0 - p)
+
+
+def hinge(logit, label):
+    """max(0, 1 - t z) with t = 2y - 1 in {-1, +1}: zero once the example is
+    on the right side with margin 1 (support vector machines)."""
+    t = 2.0 * label - 1.0
+    return jnp.maximum(0.0, 1.0 - t * logit)
+
+
+def hinge_gradient(logit, label):
+    """-t where t z < 1, else 0 (at the kink t z = 1 we pick 0)."""
+    t = 2.0 * label - 1.0
+    return jnp.where(t * logit < 1.0, -t, 0.0)
+
+
+# ----------------------------------------------------------------------------
+# K classes: a vector of logits z, a one-hot (or probability) target y
+# ----------------------------------------------------------------------------
+
+
+def one_hot(labels, classes: int):
+    return jax.nn.one_hot(labels, classes, dtype=jnp.result_type(float))
+
+
+def cross_entropy(logits, target):
+    """-sum_k y_k log softmax(z)_k, computed with log_softmax
+    (= z - logsumexp(z)): for a one-hot y, logsumexp(z) - z_label."""
+    return -jnp.sum(target * log_softmax(logits), axis=-1)
+
+
+def cross_entropy_gradient(logits, target):
+    """d/dz cross_entropy = softmax(z) - y = p - y (for targets that sum to 1)."""
+    return softmax(logits) - target
+
+
+def softmax_squared_error(logits, target):
+    """sum_k (p_k - y_k)^2 / 2 with p = softmax(z): squared error on the probabilities."""
+    return jnp.sum(squared_error(softmax(logits), target), axis=-1)
+
+
+# ----------------------------------------------------------------------------
+# Experiment 1: why squared error learns slowly when a sigmoid is confidently wrong
+# ----------------------------------------------------------------------------
+
+# Six points on a line, labelled by their sign; the model p = sigma(w x + b)
+# starts confidently wrong (w = -3: p is 0.998 for x = -2, whose label is 0).
+TINY_X = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+TINY_Y = (0.0, 0.0, 0.0, 1.0, 1.0, 1.0)
+TINY_START = (-3.0, 0.0)  # (w, b)
+TINY_ERROR_TARGET = 0.2  # "learned": mean |p - y| below this
+TINY_LOSSES = ("cross-entropy", "squared error")
+
+
+def tiny_probabilities(params):
+    x = jnp.asarray(TINY_X)
+    return sigmoid(params[0] * x + params[1])
+
+
+def tiny_cross_entropy(params):
+    x, y = jnp.asarray(TINY_X), jnp.asarray(TINY_Y)
+    return jnp.mean(binary_cross_entropy(params[0] * x + params[1], y))
+
+
+def tiny_squared_error(params):
+    x, y = jnp.asarray(TINY_X), jnp.asarray(TINY_Y)
+    return jnp.mean(sigmoid_squared_error(params[0] * x + params[1], y))
+
+
+TINY_LOSS_FUNCTIONS = {"cross-entropy": tiny_cross_entropy, "squared error": tiny_squared_error}
+
+
+def tiny_error(trajectory):
+    """Mean |p - y| of every iterate: one yardstick for both losses."""
+    return jnp.mean(jnp.abs(jax.vmap(tiny_probabilities)(trajectory) - jnp.asarray(TINY_Y)), axis=-1)
+
+
+def first_step_below(values, threshold):
+    """First index with values <= threshold, or -1 if none (JAX, usable under vmap)."""
+    below = values <= threshold
+    return jnp.where(below.any(), jnp.argmax(below), -1)
+
+
+def tiny_run(loss_name: str, learning_rate, steps: int):
+    """Gradient descent from TINY_START on one of the two losses: all iterates."""
+    return gradient_descent(TINY_LOSS_FUNCTIONS[loss_name], jnp.array(TINY_START), learning_rate, steps)
+
+
+@partial(jax.jit, static_argnames=("loss_name", "steps"))
+def tiny_steps_to_learn(loss_name: str, learning_rates, steps: int):
+    """Steps until mean |p - y| <= TINY_ERROR_TARGET, for each learning rate
+    (-1: not within ``steps``): ``jax.vmap`` over the learning rate."""
+
+    def one(eta):
+        return first_step_below(tiny_error(tiny_run(loss_name, eta, steps)), TINY_ERROR_TARGET)
+
+    return jax.vmap(one)(jnp.asarray(learning_rates))
+
+
+# ----------------------------------------------------------------------------
+# Experiment 2: a softmax classifier for handwritten digits
+# ----------------------------------------------------------------------------
+
+
+class Digits(NamedTuple):
+    X_train: jnp.ndarray  # (n_train, 65): 64 pixels scaled to [0, 1], then a 1 for the bias
+    y_train: jnp.ndarray  # (n_train,) labels 0..9
+    X_test: jnp.ndarray
+    y_test: jnp.ndarray
+
+
+def digits_split(key, n_test: int = 500) -> Digits:
+    """scikit-learn's 1797 8x8 handwritten digits (installed with it; nothing is
+    downloaded), shuffled with ``key`` and split into training and test sets."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    X = np.asarray(data.data, dtype=float) / 16.0  # pixel values are 0..16
+    X = np.column_stack([X, np.ones(len(X))])
+    y = np.asarray(data.target)
+    order = np.asarray(jax.random.permutation(key, len(X)))
+    test, train = order[:n_test], order[n_test:]
+    return Digits(jnp.asarray(X[train]), jnp.asarray(y[train]), jnp.asarray(X[test]), jnp.asarray(y[test]))
+
+
+def linear_logits(W, X):
+    """A softmax classifier's logits: one linear map, z = X W (the last column of X is the bias input)."""
+    return X @ W
+
+
+def accuracy(W, X, labels):
+    """Fraction of the rows of X whose largest logit is the true label."""
+    correct = jnp.argmax(linear_logits(W, X), axis=-1) == labels
+    return jnp.mean(correct.astype(jnp.result_type(float)))
+
+
+class DigitsClassifier:
+    """A softmax classifier for the digits, trainable on either loss. The loss
+    closures are made once, so that ``jit`` (which keys its cache on the
+    function object) compiles each of them only once."""
+
+    CLASSES = 10
+
+    def __init__(self, data: Digits):
+        self.data = data
+        Y = one_hot(data.y_train, self.CLASSES)
+        X = data.X_train
+        self.losses = {
+            "cross-entropy": lambda W: jnp.mean(cross_entropy(linear_logits(W, X), Y)),
+            "squared error": lambda W: jnp.mean(softmax_squared_error(linear_logits(W, X), Y)),
+        }
+        self.W0 = jnp.zeros((X.shape[1], self.CLASSES), dtype=X.dtype)
+
+    def train(self, loss_name: str, learning_rate, steps: int):
+        """Full-batch gradient descent from W = 0 (``nnbook.optim.gradient_descent``:
+        a jitted ``lax.scan``); returns every iterate, shape (steps + 1, 65, 10)."""
+        return gradient_descent(self.losses[loss_name], self.W0, learning_rate, steps)
+
+    def curves(self, trajectory):
+        """Training cross-entropy and test accuracy of every iterate."""
+        return _digits_curves(trajectory, self.data.X_train, one_hot(self.data.y_train, self.CLASSES),
+                              self.data.X_test, self.data.y_test)
+
+
+@jax.jit
+def _digits_curves(trajectory, X_train, Y_train, X_test, y_test):
+    def one(W):
+        return jnp.mean(cross_entropy(linear_logits(W, X_train), Y_train)), accuracy(W, X_test, y_test)
+
+    return jax.vmap(one)(trajectory)
