@@ -1,0 +1,268 @@
+"""nnbook.mlp: the hand-written backward pass against jax.grad and central
+differences, training against chapter 4's gradient descent, the data; then
+every claim of the backpropagation chapter and its exercise solutions, asserted
+on the chapter's own code (executed in-process by chapter_code)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from chapter_code import run_chapter, run_solution, solution_blocks
+from nnbook.calculus import central_difference, relative_error
+from nnbook.mlp import (
+    accuracy,
+    at_step,
+    backward,
+    backward_example,
+    cross_entropy,
+    digits,
+    forward,
+    grad_loss,
+    init_mlp,
+    layer_deltas,
+    log_softmax,
+    loss,
+    moons,
+    one_hot,
+    softmax,
+    train,
+)
+from nnbook.optim import gradient_descent
+
+CHAPTER = "05_backpropagation.ipynb"
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    with jax.enable_x64(True):
+        yield
+
+
+def flat(tree):
+    return ravel_pytree(tree)[0]
+
+
+@pytest.fixture(scope="module")
+def problem():
+    with jax.enable_x64(True):
+        key = jax.random.key(11)
+        k_data, k_init = jax.random.split(key)
+        X, y = moons(k_data, 64, noise=0.2)
+        return X, y, init_mlp(k_init, (2, 5, 2))
+
+
+# --- building blocks ------------------------------------------------------------------------
+
+
+def test_init_shapes_and_scale():
+    params = init_mlp(jax.random.key(0), (3, 400, 7), scale=2.0)
+    assert [(p["W"].shape, p["b"].shape) for p in params] == [((400, 3), (400,)), ((7, 400), (7,))]
+    # standard deviation scale / sqrt(fan_in), biases zero
+    assert float(jnp.std(params[0]["W"])) == pytest.approx(2.0 / np.sqrt(3), rel=0.1)
+    assert float(jnp.std(params[1]["W"])) == pytest.approx(2.0 / np.sqrt(400), rel=0.05)
+    assert not np.any(np.asarray(params[0]["b"]))
+
+
+def test_softmax_and_cross_entropy_against_closed_forms_and_large_logits():
+    z = jnp.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]])
+    p = softmax(z)
+    np.testing.assert_allclose(p[0], np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum(), rtol=1e-14)
+    np.testing.assert_allclose(p[1], [1.0, 0.0, 0.0], atol=1e-300)  # no overflow to NaN
+    assert np.all(np.isfinite(np.asarray(log_softmax(z))))
+    labels = jnp.array([2, 1])
+    expected = -(np.log(np.exp(3) / np.exp([1, 2, 3]).sum()) + (-1000.0)) / 2
+    assert float(cross_entropy(z, labels)) == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_array_equal(one_hot(labels, 3), [[0, 0, 1], [0, 1, 0]])
+
+
+def test_forward_of_a_network_without_hidden_layer_is_affine():
+    params = init_mlp(jax.random.key(1), (2, 3))
+    X = jnp.array([[0.5, -1.0], [2.0, 0.0]])
+    np.testing.assert_allclose(forward(params, X), X @ params[0]["W"].T + params[0]["b"], rtol=1e-15)
+
+
+# --- the backward pass ----------------------------------------------------------------------
+
+
+def test_backward_matches_jax_grad_to_1e_12(problem):
+    X, y, params = problem
+    assert relative_error(flat(backward(params, X, y)), flat(jax.grad(loss)(params, X, y))) < 1e-12
+    for by_hand, auto in zip(backward(params, X, y), grad_loss(params, X, y)):
+        for name in ("W", "b"):
+            assert relative_error(by_hand[name], auto[name]) < 1e-12
+
+
+def test_backward_matches_central_differences(problem):
+    X, y, params = problem
+    v, unflatten = ravel_pytree(params)
+    numeric = central_difference(lambda u: loss(unflatten(u), X, y), v)
+    assert relative_error(flat(backward(params, X, y)), numeric) < 1e-8
+
+
+def test_backward_is_the_mean_of_backward_example(problem):
+    X, y, params = problem
+    per_example = jax.vmap(backward_example, in_axes=(None, 0, 0))(params, X, y)
+    mean = jax.tree.map(lambda g: g.mean(axis=0), per_example)
+    assert relative_error(flat(mean), flat(backward(params, X, y))) < 1e-13
+    # and one example's gradient is the gradient of that example's loss
+    one = backward_example(params, X[3], y[3])
+    auto = jax.grad(lambda p: loss(p, X[3:4], y[3:4]))(params)
+    assert relative_error(flat(one), flat(auto)) < 1e-12
+
+
+def test_layer_deltas_are_the_backward_pass_deltas(problem):
+    # for one hidden layer, dL/dZ2 = (P - Y)/n and dL/dZ1 = (dL/dZ2 W2) * (1 - A1^2)
+    X, y, params = problem
+    delta1, delta2 = layer_deltas(params, X, y)
+    (l1, l2) = params
+    A1 = jnp.tanh(X @ l1["W"].T + l1["b"])
+    P = softmax(A1 @ l2["W"].T + l2["b"])
+    expected2 = (P - one_hot(y, 2)) / len(X)
+    np.testing.assert_allclose(delta2, expected2, rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(delta1, (expected2 @ l2["W"]) * (1 - A1**2), rtol=1e-12, atol=1e-16)
+    # and the weight gradient is delta^T a
+    np.testing.assert_allclose(delta1.T @ X, backward(params, X, y)[0]["W"], rtol=1e-12)
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def test_train_with_hand_gradients_follows_chapter_4_gradient_descent(problem):
+    X, y, params = problem
+    history = train(params, X, y, 0.5, 100)
+    v, unflatten = ravel_pytree(params)
+    path = gradient_descent(lambda u: loss(unflatten(u), X, y), v, 0.5, 100)
+    ours = jax.vmap(lambda k: flat(at_step(history, k)))(jnp.arange(101))
+    np.testing.assert_allclose(ours, path, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(flat(at_step(history, 0)), v)  # index 0 is the start
+    assert float(loss(at_step(history, 100), X, y)) < float(loss(params, X, y))
+    same = train(params, X, y, 0.5, 100, gradient=grad_loss)
+    np.testing.assert_allclose(flat(at_step(same, 100)), flat(at_step(history, 100)), atol=1e-12)
+
+
+def test_moons_are_balanced_deterministic_and_shaped_like_make_moons():
+    X, y = moons(jax.random.key(0), 101, noise=0.0)
+    assert X.shape == (101, 2) and int(y.sum()) == 51
+    X0, X1 = np.asarray(X[y == 0]), np.asarray(X[y == 1])
+    np.testing.assert_allclose(np.hypot(*X0.T), 1.0, rtol=1e-12)  # upper unit half circle
+    assert np.all(X0[:, 1] >= 0)
+    np.testing.assert_allclose(np.hypot(X1[:, 0] - 1, X1[:, 1] - 0.5), 1.0, rtol=1e-12)
+    assert np.all(X1[:, 1] <= 0.5)
+    again, _ = moons(jax.random.key(0), 101, noise=0.0)
+    np.testing.assert_array_equal(X, again)
+
+
+def test_digits_split_is_a_partition_of_the_scaled_images():
+    X_tr, y_tr, X_te, y_te = digits(jax.random.key(0))
+    assert X_tr.shape[0] + X_te.shape[0] == 1797 and X_te.shape[0] == 449
+    assert X_tr.shape[1] == 64 and 0.0 <= float(X_tr.min()) and float(X_tr.max()) <= 1.0
+    rows = {tuple(r) for r in np.asarray(X_tr).round(6)} | {tuple(r) for r in np.asarray(X_te).round(6)}
+    assert len(rows) > 1700  # (a few digits are duplicated in the data set itself)
+    assert set(np.asarray(y_te).tolist()) == set(range(10))
+
+
+# --- the chapter's claims, on the chapter's own code ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chapter():
+    with jax.enable_x64(True):
+        yield run_chapter(CHAPTER)
+
+
+def test_engine_and_jax_agree_in_the_chapter(chapter):
+    for name in ("err_jax", "err_all_jax"):
+        assert chapter[name] < 1e-13
+    for name in ("err_fd", "err_all_fd"):
+        assert 1e-14 < chapter[name] < 1e-8  # truncation error of central differences, not zero
+    for leaf in ("x1", "w1", "x2", "w2", "b"):  # the engine did what the chain rule by hand did
+        assert chapter[leaf].grad == pytest.approx(chapter["grad_" + leaf], rel=1e-14)
+
+
+def test_cost_table_of_the_chapter(chapter):
+    for n in (10, 100, 1000):
+        assert chapter["evaluations"]["reverse (jax.grad)", n] == 1
+        assert chapter["evaluations"]["forward (jax.jacfwd)", n] == 1
+        assert chapter["evaluations"]["central differences", n] == 2 * n
+        assert chapter["flop_ratio"]["reverse (jax.grad)", n] < 3
+        assert n <= chapter["flop_ratio"]["forward (jax.jacfwd)", n] < 1.5 * n
+        assert 2 * n <= chapter["flop_ratio"]["central differences", n] < 2.5 * n
+    assert max(chapter["disagreement"].values()) < 1e-7
+
+
+def test_hand_backward_in_the_chapter_matches_to_1e_12(chapter):
+    errors = chapter["errors"]
+    assert set(errors) == {"W1", "b1", "W2", "b2"}
+    assert max(e[0] for e in errors.values()) < 1e-12  # vs jax.grad
+    assert max(e[1] for e in errors.values()) < 1e-12  # vs vmap of one example
+    assert max(e[2] for e in errors.values()) < 1e-8  # vs central differences
+    assert chapter["path_difference"] < 1e-10  # 2000 steps, hand vs chapter 4's gradient_descent
+
+
+def test_hidden_layer_is_needed_on_the_moons(chapter):
+    assert chapter["mlp_accuracy"] > 0.95
+    assert chapter["linear_accuracy"] < 0.90
+    # the linear model's loss flattens early: step 200 is within 0.1% of step 2000
+    train_loss = np.asarray(chapter["curves"]["linear model"][0])
+    assert train_loss[20] == pytest.approx(train_loss[-1], rel=1e-3)
+    # the network keeps improving: its loss at 2000 is far below its loss at 200
+    mlp_loss = np.asarray(chapter["curves"]["two-layer network"][0])
+    assert mlp_loss[-1] < mlp_loss[20] / 2
+
+
+def test_vanishing_and_exploding_ratios(chapter):
+    ratio = chapter["ratio"]
+    assert ratio[0.5] < 0.5**9 * 1.5  # about sigma per layer over nine layers
+    assert 0.2 < ratio[1.0] < 1.0  # roughly preserved, slightly shrinking
+    assert 3 < ratio[2.0] < ratio[3.0]  # growing on the way back
+    assert ratio[3.0] > 10
+    # weight gradients at sigma = 0.5: equally small in layers 2..10 and far below sigma = 1
+    small = chapter["weight_norms"][0.5]
+    assert small[1:].max() < 2 * small[1:].min()
+    assert chapter["weight_norms"][1.0].mean() > 100 * small.mean()
+    for scale in (0.5, 1.0, 2.0, 3.0):  # layer 1 (two inputs) sits below layer 2 in every case
+        assert chapter["weight_norms"][scale][0] < chapter["weight_norms"][scale][1]
+
+
+# --- the exercise solutions -----------------------------------------------------------------
+
+
+def solve(chapter, label):
+    with jax.enable_x64(True):
+        return run_solution(chapter, solution_blocks(CHAPTER)[label])
+
+
+def test_every_exercise_has_a_tested_solution():
+    assert set(solution_blocks(CHAPTER)) == {"ex-bp-log", "ex-bp-relu", "ex-bp-he", "ex-bp-digits"}
+
+
+def test_log_operation_gives_p_minus_y(chapter):
+    solve(chapter, "ex-bp-log")
+    engine, expected = np.asarray(chapter["engine_ce"]), np.asarray(chapter["p_minus_y"])
+    np.testing.assert_allclose(engine, expected, rtol=1e-13)
+    np.testing.assert_allclose(engine, jax.grad(chapter["ce_jax"])(chapter["logits"]), rtol=1e-13)
+    assert engine.sum() == pytest.approx(0.0, abs=1e-15)  # p - y sums to zero
+
+
+def test_relu_backward_matches_jax_grad(chapter):
+    solve(chapter, "ex-bp-relu")
+    assert chapter["relu_error"] < 1e-12
+
+
+def test_he_initialisation_keeps_relu_deltas(chapter):
+    solve(chapter, "ex-bp-he")
+    he_ratio = chapter["he_ratio"]
+    assert 0.02 < he_ratio[1.0] < 0.15  # "roughly sqrt(2) per layer": 2^(-9/2) = 0.044
+    assert 0.5 < he_ratio[2**0.5] < 2.0  # keeps its size
+
+
+def test_digits_hidden_layer_buys_little(chapter):
+    solve(chapter, "ex-bp-digits")
+    acc = chapter["digits_accuracy"]
+    assert acc["two-layer"] > 0.95 and acc["linear"] > 0.95
+    gain_digits = acc["two-layer"] - acc["linear"]
+    gain_moons = chapter["mlp_accuracy"] - chapter["linear_accuracy"]
+    assert -0.01 < gain_digits < 0.03  # "about a point"
+    assert gain_moons > 3 * gain_digits

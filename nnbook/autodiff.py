@@ -1,0 +1,209 @@
+"""A tiny reverse-mode automatic differentiation engine on scalars.
+
+Taught in the chapter "Backpropagation: the chain rule, run backwards"
+(chapters/05_backpropagation.ipynb), in the spirit of Karpathy's micrograd.
+Every arithmetic operation on :class:`Value` objects records a node of a
+computation graph: its result, its inputs, and a small function that knows the
+*local* derivative of this one operation. :meth:`Value.backward` visits the
+graph from the output back to the inputs and multiplies the local derivatives
+together: the chain rule, run backwards.
+
+Pure Python floats, no arrays: slow, but every step can be read.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Value:
+    """A scalar that remembers how it was computed.
+
+    ``data`` is the number, ``grad`` the derivative of the final
+    output with respect to it (filled in by :meth:`backward`),
+    ``parents`` the values it was computed from and ``op`` the name
+    of that operation.
+    """
+
+    def __init__(self, data, parents=(), op="", label=""):
+        self.data = float(data)
+        self.grad = 0.0
+        self.parents = tuple(parents)
+        self.op = op
+        self.label = label
+        self._backward = lambda: None  # leaves have nothing to pass on
+
+    def __repr__(self):
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+    # Each operation computes its output, then defines how the
+    # output's gradient flows to its inputs: local derivative times
+    # out.grad. Gradients are *added* (+=): a value used twice
+    # receives gradient from both uses.
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():  # d(a + b)/da = 1, d(a + b)/db = 1
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():  # d(a b)/da = b, d(a b)/db = a
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, k):
+        assert isinstance(k, (int, float)), "constant exponents only"
+        out = Value(self.data**k, (self,), f"**{k:g}")
+
+        def _backward():  # d(a^k)/da = k a^(k-1)
+            self.grad += k * self.data ** (k - 1) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,), "tanh")
+
+        def _backward():  # d tanh(a)/da = 1 - tanh(a)^2
+            self.grad += (1.0 - t * t) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        e = math.exp(self.data)
+        out = Value(e, (self,), "exp")
+
+        def _backward():  # d e^a/da = e^a
+            self.grad += e * out.grad
+
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Value(max(self.data, 0.0), (self,), "relu")
+
+        def _backward():  # 1 where a > 0, else 0 (we pick 0 at a = 0)
+            self.grad += (self.data > 0) * out.grad
+
+        out._backward = _backward
+        return out
+
+    # Everything else is built from the operations above.
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __truediv__(self, other):
+        return self * other**-1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rsub__(self, other):
+        return Value(other) - self
+
+    def __rtruediv__(self, other):
+        return Value(other) * self**-1
+
+    def backward(self):
+        """Fill in ``grad`` of every value this one depends on."""
+        order = topological_order(self)
+        for node in order:
+            node.grad = 0.0  # every backward pass starts afresh
+        self.grad = 1.0  # d out / d out
+        for node in reversed(order):  # each node before its inputs
+            node._backward()
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every value ``root`` depends on, each after all its parents.
+
+    A depth-first search, recursive for readability: a chain of more
+    than about a thousand nested operations exceeds Python's
+    recursion limit.
+    """
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for parent in node.parents:
+                visit(parent)
+            order.append(node)
+
+    visit(root)
+    return order
+
+
+# ----------------------------------------------------------------------------
+# Measuring what a gradient costs (used to compare reverse mode, forward mode
+# and finite differences in the chapter)
+# ----------------------------------------------------------------------------
+
+
+def counting(f):
+    """``f`` wrapped so that every evaluation of it is counted, also inside
+    ``jax.jit`` and each element of a ``jax.vmap`` batch:
+    ``g = counting(f); g(x); g.count``. Only evaluations of f's value are
+    counted, not the derivative passes (JVPs, VJPs) autodiff runs through it."""
+
+    def counted(x):
+        x = jnp.asarray(x)
+        one = x.ndim  # one evaluation's input (vmap hides the batch axis)
+
+        def bump(seen):  # runs at execution time; a vmap batch comes at once
+            batch = seen.shape[: seen.ndim - one]
+            counted.count += int(np.prod(batch))
+            return np.zeros(batch, seen.dtype)
+
+        # stop_gradient: the counter is no part of the maths, autodiff skips it
+        tick = jax.pure_callback(
+            bump, jax.ShapeDtypeStruct((), x.dtype), jax.lax.stop_gradient(x),
+            vmap_method="broadcast_all")
+        # f's input depends on the tick (by adding 0), so the compiler keeps the
+        # callback whenever it computes anything inside f
+        return f(x + 0 * jax.lax.stop_gradient(tick))
+
+    counted.count = 0
+    return counted
+
+
+def flop_count(compiled) -> float:
+    """Floating-point operations of a compiled program, as counted by the XLA
+    compiler (a static count: no timing noise), for example
+    ``flop_count(jax.jit(f).lower(x).compile())``."""
+    return float(compiled.cost_analysis()["flops"])
+
+
+def tanh_unit_loss(n: int, key):
+    """A loss of n weights to measure gradients on: the squared error of one
+    tanh unit on n random examples x_i (the rows of X) with targets t_i,
+    L(w) = 1/(2n) sum_i (tanh(x_i . w) - t_i)^2. One evaluation costs about
+    2 n^2 floating-point operations (the product X w)."""
+    k_x, k_t = jax.random.split(key)
+    X = jax.random.normal(k_x, (n, n)) / jnp.sqrt(n)
+    t = jax.random.normal(k_t, (n,))
+    return lambda w: 0.5 * jnp.mean((jnp.tanh(X @ w) - t) ** 2)

@@ -1,0 +1,290 @@
+"""Figures of the backpropagation chapter (chapters/05_backpropagation.ipynb).
+
+* :func:`draw_graph` draws the computation graph that :mod:`nnbook.autodiff`
+  records, with each node's value and gradient.
+* :class:`WidthRuns` trains the chapter's two-layer network (:mod:`nnbook.mlp`)
+  on the two-moons data once per hidden width and keeps every step; its pure
+  :meth:`WidthRuns.frame` turns (training step, hidden width) into the decision
+  boundary and the learning curves; :func:`boundary_spec` makes the
+  interactive figure of it, for :func:`nnbook.sliders.live_figure` and
+  :func:`nnbook.sliders.static_figure`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import contourpy
+import jax
+import jax.numpy as jnp
+import numpy as np
+from matplotlib.lines import Line2D
+
+from nnbook.autodiff import Value, topological_order
+from nnbook.mlp import accuracy_curve, forward, init_mlp, loss_curve, softmax, train
+from nnbook.sliders import Control, FigureSpec, Frame, Style
+
+CLASS_MARKERS = (("C0", "o"), ("C3", "s"))  # colour and marker of class 0 and class 1
+
+# ----------------------------------------------------------------------------
+# The computation graph of a Value
+# ----------------------------------------------------------------------------
+
+
+def graph_layout(root: Value, spacing: float = 1.45) -> dict[int, tuple[float, float]]:
+    """(x, y) for every node: x is the node's depth (leaves at 0), y puts the
+    leaves ``spacing`` apart, in the order the graph reaches them, and every
+    other node at the mean height of its inputs."""
+    depth, height, leaves = {}, {}, [0]
+
+    def place(node):
+        if id(node) in depth:
+            return
+        for parent in node.parents:
+            place(parent)
+        if node.parents:
+            depth[id(node)] = 1 + max(depth[id(p)] for p in node.parents)
+            height[id(node)] = float(np.mean([height[id(p)] for p in node.parents]))
+        else:
+            depth[id(node)] = 0
+            height[id(node)] = -spacing * leaves[0]
+            leaves[0] += 1
+
+    place(root)
+    return {key: (depth[key], height[key]) for key in depth}
+
+
+OP_SYMBOLS = {"*": "×", "+": "+", "tanh": "tanh", "exp": "exp", "relu": "relu"}
+
+
+def draw_graph(ax, root: Value, show_grad: bool = True, fmt: str = ".3f") -> None:
+    """Draw the graph ``root`` was computed by: one box per value (its label,
+    value and, if ``show_grad``, gradient), a circle per operation."""
+    nodes = topological_order(root)
+    where = graph_layout(root)
+    for node in nodes:
+        x, y = where[id(node)]
+        lines = [node.label or node.op or "const", f"value {node.data:{fmt}}"]
+        if show_grad:
+            lines.append(f"grad {node.grad:{fmt}}")
+        ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=8.5, zorder=3,
+                bbox=dict(boxstyle="round,pad=0.35", fc="#eef4fb" if node.parents else "#fdf3e1", ec="0.4"))
+        if node.parents:
+            op_x = x - 0.5
+            ax.text(op_x, y, OP_SYMBOLS.get(node.op, node.op), ha="center", va="center", fontsize=9, zorder=3,
+                    bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="0.4"))
+            ax.annotate("", xy=(x - 0.3, y), xytext=(op_x + 0.1, y),
+                        arrowprops=dict(arrowstyle="->", color="0.4", lw=1), zorder=2)
+            for parent in node.parents:
+                px, py = where[id(parent)]
+                ax.annotate("", xy=(op_x - 0.08, y), xytext=(px + 0.3, py),
+                            arrowprops=dict(arrowstyle="->", color="0.4", lw=1, shrinkA=0, shrinkB=4), zorder=1)
+    xs = [p[0] for p in where.values()]
+    ys = [p[1] for p in where.values()]
+    ax.set(xlim=(min(xs) - 0.4, max(xs) + 0.4), ylim=(min(ys) - 0.7, max(ys) + 0.7))
+    ax.axis("off")
+
+
+# ----------------------------------------------------------------------------
+# The decision boundary as training proceeds, for several hidden widths
+# ----------------------------------------------------------------------------
+
+LEARNING_RATE = 1.0
+STEPS = 2000
+MAX_WIDTH = 16
+STATIC_WIDTHS = (1, 2, 3, 4, 8, 16)
+STATIC_STEPS = (0, 10, 20, 35, 50, 75, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000)
+XLIM, YLIM = (-1.7, 2.7), (-1.2, 1.7)
+GRID_SHAPE = (36, 50)  # rows (y) x columns (x) of the grid the boundary is traced on
+CURVE_EVERY = 50  # learning curves are drawn every 50 steps (and at the current step),
+MAX_PIECES = 4  # the boundary is drawn as at most this many separate lines
+
+
+def first_units(params, width):
+    """The first ``width`` hidden units of a one-hidden-layer network with
+    ``MAX_WIDTH`` units, as a network that still has ``MAX_WIDTH`` units: the
+    others get zero weights in and out. The outgoing weights are scaled by
+    sqrt(MAX_WIDTH / width), so that they are distributed as
+    ``init_mlp(key, (2, width, 2))`` draws them, N(0, 1 / width).
+
+    Gradient descent keeps the switched-off units at zero: tanh(0) = 0, so
+    their outgoing weights get the gradient delta2 * 0, and their deltas are
+    (W2^T delta2) * (1 - 0) with zero columns of W2, so their incoming weights
+    and biases get gradient 0. The padded run IS the run of the narrow
+    network, and since ``width`` is a traced number, not a shape, every width
+    shares one compiled program."""
+    keep = (jnp.arange(MAX_WIDTH) < width).astype(params[0]["W"].dtype)
+    (l1, l2) = params
+    return [
+        {"W": l1["W"] * keep[:, None], "b": l1["b"] * keep},
+        {"W": l2["W"] * keep[None, :] * jnp.sqrt(MAX_WIDTH / width), "b": l2["b"]},
+    ]
+
+
+# more often at the start, where the loss falls fastest
+CURVE_STEPS = np.concatenate([[0, 5, 10, 20, 30, 40], np.arange(CURVE_EVERY, STEPS + 1, CURVE_EVERY)])
+
+
+def _curves(params_at, X, labels, X_test, labels_test):
+    """Training loss, test loss and test accuracy of a stack of parameters."""
+    return (loss_curve(params_at, X, labels), loss_curve(params_at, X_test, labels_test),
+            accuracy_curve(params_at, X_test, labels_test))
+
+
+@jax.jit
+def _train_all(params, X, labels, X_test, labels_test, learning_rate):
+    """The run of every width 1..MAX_WIDTH in one compiled, vmapped call, with
+    its learning curves every ``CURVE_EVERY`` steps (evaluating all 2001 steps
+    of 16 runs on the test set would cost more than the training)."""
+    widths = jnp.arange(1, MAX_WIDTH + 1)
+    history = jax.vmap(lambda w: train(first_units(params, w), X, labels, learning_rate, STEPS))(widths)
+    sampled = jax.tree.map(lambda h: h[:, CURVE_STEPS], history)
+    curves = jax.vmap(lambda h: _curves(h, X, labels, X_test, labels_test))(sampled)
+    return history, curves
+
+
+@partial(jax.jit, static_argnames=("shape",))
+def probability_grid(params, xlim, ylim, shape=GRID_SHAPE):
+    """P(class 1) on a ``shape`` grid over the box ``xlim`` x ``ylim``."""
+    gx = jnp.linspace(xlim[0], xlim[1], shape[1])
+    gy = jnp.linspace(ylim[0], ylim[1], shape[0])
+    points = jnp.stack(jnp.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+    return gx, gy, softmax(forward(params, points))[:, 1].reshape(shape)
+
+
+@jax.jit
+def _frame_data(history, width_index, step, xlim, ylim, data):
+    """One frame's JAX work in one compiled call: pick the parameters of one
+    width after one step (traced indices: no recompilation), evaluate them on
+    the grid, and compute the learning curves' values at this step."""
+    params = jax.tree.map(lambda h: h[width_index, step], history)
+    at_step = jax.tree.map(lambda w: w[None], params)
+    return probability_grid(params, xlim, ylim), [c[0] for c in _curves(at_step, *data)]
+
+
+def boundary_lines(gx, gy, probability, level: float = 0.5) -> list[np.ndarray]:
+    """The curve where ``probability`` crosses ``level``, as a list of
+    polylines (arrays of shape (m, 2)), longest first, traced by contourpy
+    (matplotlib's contour generator)."""
+    generator = contourpy.contour_generator(np.asarray(gx), np.asarray(gy), np.asarray(probability),
+                                            line_type="Separate")
+    pieces = [np.asarray(piece) for piece in generator.lines(level) if len(piece) >= 2]
+    return sorted(pieces, key=len, reverse=True)
+
+
+class WidthRuns:
+    """The two-layer network trained on one data set at every hidden width
+    1..MAX_WIDTH, with every step kept: one training run per width, all
+    computed once when this is created. The network with ``width`` units
+    starts from the first ``width`` units of ``init_mlp(init_key, (2,
+    MAX_WIDTH, 2))`` (see :func:`first_units`): the widths are nested."""
+
+    def __init__(self, X, labels, X_test, labels_test, init_key, linear_accuracy=None):
+        self.X, self.labels = X, labels
+        self.X_test, self.labels_test = X_test, labels_test
+        self.linear_accuracy = linear_accuracy
+        self.init = init_mlp(init_key, (2, MAX_WIDTH, 2))
+        self.history, curves = _train_all(self.init, X, labels, X_test, labels_test, LEARNING_RATE)
+        # (train loss, test loss, test accuracy), each (MAX_WIDTH, len(CURVE_STEPS))
+        self.curves = tuple(np.asarray(c) for c in curves)
+        self._data = (X, labels, X_test, labels_test)
+        self._box = (jnp.array(XLIM), jnp.array(YLIM))
+
+    def params(self, width: int, step: int):
+        """The network of ``width`` hidden units after ``step`` steps, without
+        the switched-off units (``step = 0``: its initialisation)."""
+        (l1, l2) = jax.tree.map(lambda h: h[width - 1, step], self.history)
+        return [{"W": l1["W"][:width], "b": l1["b"][:width]}, {"W": l2["W"][:, :width], "b": l2["b"]}]
+
+    def frame(self, step, width) -> Frame:
+        step, width = int(step), int(width)
+        if not (1 <= width <= MAX_WIDTH and 0 <= step <= STEPS):
+            raise ValueError(f"width must be in 1..{MAX_WIDTH} and step in 0..{STEPS}; got {width}, {step}.")
+        (gx, gy, probability), now = _frame_data(self.history, width - 1, step, *self._box, self._data)
+        pieces = boundary_lines(gx, gy, probability)
+        lines = {}
+        for k, piece in enumerate(pieces[:MAX_PIECES]):
+            lines["boundary" if k == 0 else f"boundary{k + 1}"] = (piece[:, 0], piece[:, 1])
+        note = ""
+        if not pieces:
+            note = "no boundary in view: one class predicted everywhere"
+        elif len(pieces) > MAX_PIECES:
+            note = f"{len(pieces) - MAX_PIECES} small boundary pieces not drawn"
+        # the curves: every CURVE_EVERY steps up to this step, then this step
+        upto = CURVE_STEPS <= step
+        k = np.append(CURVE_STEPS[upto], step)
+        i = width - 1
+        for name, curve, value in zip(("train_loss", "test_loss", "test_accuracy"), self.curves, now):
+            scale = 100 if name == "test_accuracy" else 1  # accuracy in percent
+            lines[name] = (k, scale * np.append(curve[i, upto], float(value)))
+            lines[name + "_now"] = ([step], [scale * float(value)])  # a dot at this step
+        return Frame(lines, note)
+
+    def setup(self, fig):
+        grid = fig.add_gridspec(2, 2, width_ratios=[1.45, 1])
+        ax = fig.add_subplot(grid[:, 0])
+        top = fig.add_subplot(grid[0, 1])
+        bottom = fig.add_subplot(grid[1, 1], sharex=top)
+        X, labels = np.asarray(self.X), np.asarray(self.labels)
+        handles = []
+        for c, (color, marker) in enumerate(CLASS_MARKERS):
+            ax.scatter(*X[labels == c].T, s=11, color=color, marker=marker, alpha=0.7, linewidths=0)
+            handles.append(Line2D([], [], color=color, marker=marker, linestyle="", markersize=4,
+                                  label=f"class {c} (training)"))
+        # Legends placed by hand where the data leave room: no artist of these
+        # axes has a label, so the slider helper adds no legend of its own.
+        handles.append(Line2D([], [], color="black", linewidth=2.2, label="boundary"))
+        ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True, framealpha=0.85)
+        ax.set(xlim=XLIM, ylim=YLIM, xlabel="$x_1$", ylabel="$x_2$")
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_title("decision boundary, P(class 1) = 0.5", fontsize=10)
+        top.set(yscale="log", ylim=(5e-3, 1.5), ylabel="loss")
+        top.set_title("learning curves", fontsize=10)
+        top.tick_params(labelbottom=False)
+        bottom.set(xlim=(0, STEPS), ylim=(40, 100), xlabel="gradient-descent step", ylabel="test accuracy (%)")
+        handles = [Line2D([], [], color="C1", linewidth=1.8, label="two-layer network")]
+        if self.linear_accuracy is not None:
+            bottom.axhline(100 * self.linear_accuracy, color="0.5", linestyle=":", linewidth=1.2)
+            handles.append(Line2D([], [], color="0.5", linestyle=":", linewidth=1.2, label="linear model"))
+        bottom.legend(handles=handles, loc="lower right", fontsize=8, frameon=True, framealpha=0.85)
+        return [ax, top, bottom]
+
+
+def boundary_spec(runs: WidthRuns, live: bool = False) -> FigureSpec:
+    """The interactive figure: decision boundary and learning curves, with
+    sliders for the training step and the hidden width."""
+    if live:
+        controls = [
+            Control("step", "training step", (0, STEPS), initial=STEPS, integer=True, live_steps=400),
+            Control("width", "hidden units", (1, 8, MAX_WIDTH), initial=8, integer=True, live_steps=MAX_WIDTH - 1),
+        ]
+    else:
+        controls = [
+            Control("step", "training step", STATIC_STEPS, initial=STEPS, integer=True),
+            Control("width", "hidden units", STATIC_WIDTHS, initial=8, integer=True),
+        ]
+    boundary = Style(axes=0, color="black", width=2.2)
+    styles = {
+        "boundary": boundary,
+        **{f"boundary{k}": boundary for k in range(2, MAX_PIECES + 1)},
+        "train_loss": Style(axes=1, color="C2", width=1.8, label="training"),
+        "test_loss": Style(axes=1, color="C1", width=1.8, dashed=True, label="test"),
+        "test_accuracy": Style(axes=2, color="C1", width=1.8),
+        "train_loss_now": Style(axes=1, color="C2", width=1.8, marker=True),
+        "test_loss_now": Style(axes=1, color="C1", width=1.8, marker=True),
+        "test_accuracy_now": Style(axes=2, color="C1", width=1.8, marker=True),
+    }
+    return FigureSpec(
+        name="bp-moons-boundary" + ("-live" if live else ""),
+        frame=runs.frame,
+        controls=controls,
+        styles=styles,
+        setup=runs.setup,
+        alt=(
+            "Left: the two-moons training points of two classes and the curve where the network's predicted "
+            "probability of class 1 is one half. Right: training and test loss, and test accuracy, against the "
+            "gradient-descent step, up to the chosen step. Sliders choose the training step and the number of "
+            "hidden units."
+        ),
+        figsize=(8.4, 3.9),
+    )
