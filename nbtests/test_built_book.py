@@ -80,3 +80,23 @@ def test_no_raw_widget_controls_without_a_kernel(pages):
 def test_bibliography_page_lists_cited_works(pages):
     text = pages["references"].get_text()
     assert re.search(r"Baydin", text)
+
+
+def macro_cell_source():
+    import yaml as _yaml
+
+    macros = _yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
+    return {name: value for name, value in macros.items()}
+
+
+@pytest.mark.parametrize("name", chapter_names())
+def test_chapters_define_the_book_macros_for_jupyter(name):
+    """Jupyter and Binder do not read _config.yml: each chapter starts with a
+    cell (removed from the HTML page) that defines the same macros."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / f"{name}.ipynb", as_version=4)
+    first = nb.cells[0]
+    assert "remove-cell" in first.metadata.get("tags", []), f"{name}: the first cell must be the hidden macro cell"
+    for macro, value in macro_cell_source().items():
+        assert f"\\newcommand{{\\{macro}}}{{{value}}}" in first.source, f"{name}: macro \\{macro} missing or different"

@@ -174,14 +174,16 @@ def counting(f):
         x = jnp.asarray(x)
         one = x.ndim  # one evaluation's input (vmap hides the batch axis)
 
+        dtype = x.dtype  # the declared result type; the runtime argument may differ
+
         def bump(seen):  # runs at execution time; a vmap batch comes at once
             batch = seen.shape[: seen.ndim - one]
             counted.count += int(np.prod(batch))
-            return np.zeros(batch, seen.dtype)
+            return np.zeros(batch, dtype)
 
         # stop_gradient: the counter is no part of the maths, autodiff skips it
         tick = jax.pure_callback(
-            bump, jax.ShapeDtypeStruct((), x.dtype), jax.lax.stop_gradient(x),
+            bump, jax.ShapeDtypeStruct((), dtype), jax.lax.stop_gradient(x),
             vmap_method="broadcast_all")
         # f's input depends on the tick (by adding 0), so the compiler keeps the
         # callback whenever it computes anything inside f

@@ -19,6 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+# Taught in chapter 2 (activations and losses); reused here by name.
+from nnbook.activations import log_softmax, softmax
+from nnbook.losses import one_hot
+
 # ----------------------------------------------------------------------------
 # The network: parameters, forward pass, loss
 # ----------------------------------------------------------------------------
@@ -44,21 +48,6 @@ def forward(params, X, activation=jnp.tanh):
         A = activation(A @ layer["W"].T + layer["b"])
     last = params[-1]
     return A @ last["W"].T + last["b"]
-
-
-def log_softmax(Z):
-    """log of softmax(Z) along the last axis, shifted by the maximum so that
-    exp never overflows."""
-    Z = Z - jnp.max(Z, axis=-1, keepdims=True)
-    return Z - jnp.log(jnp.sum(jnp.exp(Z), axis=-1, keepdims=True))
-
-
-def softmax(Z):
-    return jnp.exp(log_softmax(Z))
-
-
-def one_hot(labels, classes: int):
-    return (labels[..., None] == jnp.arange(classes)).astype(jnp.result_type(float))
 
 
 def cross_entropy(logits, labels):
