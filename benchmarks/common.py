@@ -127,6 +127,8 @@ def failure(label: str, status: int, output: str) -> dict:
     log_file = LOGS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") + ".log")
     log_file.write_text(output)
     tests = [l.strip() for l in output.splitlines() if re.match(r"^(FAILED|ERROR) ", l)]
+    if not tests:  # pytest run with -r flags that leave failures out of the summary: use the section headers
+        tests = ["FAILED " + m[1] for m in re.finditer(r"^_+ (test\S*) _+$", output, re.M)]
     return {"run": label, "status": status, "failed_tests": tests, "log": str(log_file.relative_to(ROOT)),
             "tail": "\n".join(output.strip().splitlines()[-15:])}
 

@@ -56,8 +56,10 @@ def pins(text: str) -> dict[str, str]:
 
 
 def failures(output: str) -> list[str]:
-    """Failed and erroring tests from pytest's short summary."""
-    return [l.strip() for l in output.splitlines() if re.match(r"^(FAILED|ERROR) ", l)]
+    """Failed and erroring tests from pytest's short summary (or, when -r
+    flags leave them out of it, from the failure section headers)."""
+    tests = [l.strip() for l in output.splitlines() if re.match(r"^(FAILED|ERROR) ", l)]
+    return tests or ["FAILED " + m[1] for m in re.finditer(r"^_+ (test\S*) _+$", output, re.M)]
 
 
 def main() -> int:
