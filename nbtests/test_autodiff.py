@@ -16,8 +16,14 @@ from nnbook.calculus import central_difference, relative_error
 
 @pytest.fixture(autouse=True)
 def float64():
-    with jax.enable_x64(True):
-        yield
+    # The global flag, not the `jax.enable_x64` context: `counting` runs a host
+    # callback, which XLA may execute on one of its own threads, where a
+    # thread-local context does not reach (the callback's float64 result was
+    # then narrowed to float32 and rejected).
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", previous)
 
 
 # Each case: the same formula written for the engine and for JAX, and points
