@@ -4,9 +4,7 @@ autodiff), each live slider changes what it should, the extremes draw without
 a warning, and the static faces hold the same frames and stay light."""
 
 import json
-import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -40,11 +38,8 @@ from nnbook.losses import (
 from nnbook.sliders import live_figure, static_figure
 
 
-@pytest.fixture(autouse=True)
-def float64_and_no_warnings():
-    with jax.enable_x64(True), warnings.catch_warnings():
-        warnings.simplefilter("error")  # an overflow or NaN warning fails the test
-        yield
+# 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
+pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
 def by_hand(slope):

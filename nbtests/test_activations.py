@@ -3,7 +3,6 @@ and every claim the activations half of chapter 2 makes, asserted on the same
 functions with the same settings."""
 
 import math
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -44,12 +43,8 @@ from nnbook.activations import (
 from nnbook.calculus import central_difference
 
 
-@pytest.fixture(autouse=True)
-def float64_and_no_warnings():
-    # The chapter runs in 64-bit floats; an overflow or NaN warning fails a test.
-    with jax.enable_x64(True), warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
+# 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
+pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
 CHAPTER_KEY = 2  # jax.random.key(2) in the chapter's setup cell

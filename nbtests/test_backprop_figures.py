@@ -4,10 +4,8 @@ chapter makes about them), and both faces of the interactive figure, driven
 headlessly."""
 
 import json
-import warnings
 
 import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -19,11 +17,8 @@ from nnbook.mlp import at_step, loss, moons, train
 from nnbook.sliders import live_figure, static_figure
 
 
-@pytest.fixture(autouse=True)
-def float64_and_no_warnings():
-    with jax.enable_x64(True), warnings.catch_warnings():
-        warnings.simplefilter("error")  # an overflow or NaN warning fails the test
-        yield
+# 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
+pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ each live slider changes the lines it should, a diverging setting says so
 without a warning, and the static face holds the same frames."""
 
 import json
-import warnings
 
 import jax
 import numpy as np
@@ -15,11 +14,8 @@ from nnbook.optim import momentum_descent
 from nnbook.sliders import live_figure, static_figure
 
 
-@pytest.fixture(autouse=True)
-def float64_and_no_warnings():
-    with jax.enable_x64(True), warnings.catch_warnings():
-        warnings.simplefilter("error")  # an overflow or NaN warning fails the test
-        yield
+# 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
+pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
 @pytest.fixture(scope="module")

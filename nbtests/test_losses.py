@@ -3,7 +3,6 @@ differences; every claim the losses half of chapter 2 makes, asserted on the
 same functions with the same settings; and the chapter's exercise solutions."""
 
 import math
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -36,11 +35,8 @@ CHAPTER = "02_activations_and_losses.ipynb"
 CHAPTER_KEY = 2  # jax.random.key(2) in the chapter's setup cell
 
 
-@pytest.fixture(autouse=True)
-def float64_and_no_warnings():
-    with jax.enable_x64(True), warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
+# 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
+pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
 # --- squared error and the Gaussian likelihood ------------------------------------------------

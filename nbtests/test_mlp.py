@@ -12,7 +12,6 @@ from jax.flatten_util import ravel_pytree
 from chapter_code import run_chapter, run_solution, solution_blocks
 from nnbook.calculus import central_difference, relative_error
 from nnbook.mlp import (
-    accuracy,
     at_step,
     backward,
     backward_example,

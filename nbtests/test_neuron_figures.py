@@ -4,7 +4,6 @@ no warning, and the static faces hold the same frames within the page budget."""
 
 import json
 import math
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -17,11 +16,8 @@ from nnbook.neurons import LIF, firing_rate, logistic_loss, rheobase, simulate_l
 from nnbook.sliders import live_figure, static_figure
 
 
-@pytest.fixture(autouse=True)
-def float64_and_no_warnings():
-    with jax.enable_x64(True), warnings.catch_warnings():
-        warnings.simplefilter("error")  # an overflow or NaN warning fails the test
-        yield
+# 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
+pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
 @pytest.fixture(scope="module")

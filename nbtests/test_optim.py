@@ -14,7 +14,6 @@ from nnbook.optim import (
     divergence_threshold,
     final_loss_grid,
     gradient_descent,
-    least_squares_solution,
     mean_squared_error,
     measured_rate,
     minibatch_sgd,

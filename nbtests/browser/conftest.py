@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import pathlib
 import shutil
 import threading
 
