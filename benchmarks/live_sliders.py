@@ -170,6 +170,11 @@ def measure_chapter(path: pathlib.Path, moves: int = MOVES) -> dict:
                     slider.value = value
                     total.append((time.perf_counter() - t0) * 1e3)
                     frame.append(spent["frame"] * 1e3)
+                if not any(frame):
+                    rows.append({"figure": spec.name, "slider": control.name, "found": how, "error":
+                                 "the frame function was never timed: LiveFigure.redraw no longer calls "
+                                 "nnbook.sliders.checked_frame, so benchmarks/live_sliders.py must follow it"})
+                    continue
                 redraw = [t - f for t, f in zip(total, frame)]
                 rows.append({
                     "figure": spec.name, "slider": control.name, "found": how,
