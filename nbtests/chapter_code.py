@@ -18,7 +18,7 @@ CHAPTERS = pathlib.Path(__file__).resolve().parents[1] / "chapters"
 
 # Cells that only display an interactive figure: slow in-process and tested
 # elsewhere (test_descent_figures.py, nbval).
-_DISPLAY_ONLY = re.compile(r"^\s*(static_figure|live_figure)\(")
+_DISPLAY_ONLY = re.compile(r"^\s*interactive_figure\(")
 
 
 def code_cells(chapter: str) -> list[str]:

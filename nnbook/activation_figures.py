@@ -3,8 +3,8 @@
 Each ``*_frame`` function is pure: slider values in, line data out, computed
 in one jitted call from the functions of :mod:`nnbook.activations` and
 :mod:`nnbook.losses` that the chapter teaches. The ``*_spec`` builders add the
-sliders, line styles and the fixed background; the chapter passes them to
-:func:`nnbook.sliders.live_figure` and :func:`nnbook.sliders.static_figure`.
+sliders, line styles and the fixed background; the chapter shows each with
+:func:`nnbook.sliders.interactive_figure`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from matplotlib.lines import Line2D
 
 from nnbook.activations import gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 from nnbook.losses import (
@@ -31,7 +30,6 @@ X_RANGE = (-4.0, 4.0)
 X_POINTS = 121  # the drawn curves (the static page ships these numbers)
 FLAT_POINTS = 801  # the finer grid on which the note measures flatness
 FLAT_SLOPE = 0.01  # "flat": |phi'| below this passes almost no gradient back
-NOTE_BAND = 0.88  # the axes use the lower 88% of the figure; the note sits above
 LEAKY_SLOPE = 0.1  # larger than the usual 0.01, so that the leak is visible
 
 # (key, label, color); leaky ReLU's slope is a slider of the live face.
@@ -91,13 +89,7 @@ def explorer_frame(scale, bias=0.0, slope=LEAKY_SLOPE) -> Frame:
     return Frame(lines, "flat on: " + ", ".join(parts))
 
 
-def _reserve_note_band(fig):
-    """Keep the top of the figure free: the static face writes the note there."""
-    fig.get_layout_engine().set(rect=(0.0, 0.0, 1.0, NOTE_BAND))
-
-
 def _explorer_setup(fig):
-    _reserve_note_band(fig)
     left, right = fig.subplots(1, 2)
     left.set(xlim=X_RANGE, ylim=(-1.6, 4.6), xlabel="input $x$", ylabel="$\\varphi(a x + b)$")
     right.set(xlim=X_RANGE, ylim=(-0.2, 1.25), xlabel="input $x$", ylabel="$\\varphi'(a x + b)$")
@@ -106,25 +98,21 @@ def _explorer_setup(fig):
     for ax in (left, right):
         ax.axhline(0, color="0.6", linewidth=0.8)
         ax.axvline(0, color="0.6", linewidth=0.8)
-    handles = [Line2D([], [], color=color, linewidth=1.8, label=label) for _, label, color in EXPLORER]
-    fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
     return [left, right]
 
 
-def explorer_spec(live: bool = False) -> FigureSpec:
-    controls = [Control("scale", "scale a", (0.25, 0.5, 1.0, 2.0, 4.0, 8.0), initial=1.0, scale="log")]
-    if live:
-        controls = [
-            Control("scale", "scale a", (0.1, 1.0, 10.0), initial=1.0, scale="log"),
-            Control("bias", "bias b", (-4.0, 0.0, 4.0), initial=0.0),
-            Control("slope", "leaky ReLU slope", (0.0, LEAKY_SLOPE, 0.5), initial=LEAKY_SLOPE),
-        ]
+def explorer_spec() -> FigureSpec:
+    controls = [
+        Control("scale", "scale a", 1.0, live=(0.1, 10.0, 0.02), grid=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0), scale="log"),
+        Control("bias", "bias b", 0.0, live=(-4.0, 4.0, 0.125), grid=(0.0,)),
+        Control("slope", "leaky ReLU slope", LEAKY_SLOPE, live=(0.0, 0.5, 0.0125), grid=(LEAKY_SLOPE,)),
+    ]
     styles = {}
-    for key, _, color in EXPLORER:
-        styles[f"value-{key}"] = Style(axes=0, color=color, width=1.6)
-        styles[f"slope-{key}"] = Style(axes=1, color=color, width=1.6)
+    for key, label, color in EXPLORER:
+        styles[f"value-{key}"] = Style(axes=0, color=color, width=1.6, label=label)
+        styles[f"slope-{key}"] = Style(axes=1, color=color, width=1.6, label=label)
     return FigureSpec(
-        name="activations" + ("-live" if live else ""),
+        name="activations",
         frame=explorer_frame,
         controls=controls,
         styles=styles,
@@ -218,38 +206,29 @@ def loss_frame(target, logit) -> Frame:
 
 
 def _loss_setup(fig):
-    _reserve_note_band(fig)
     left, right = fig.subplots(1, 2)
     left.set(xlim=Z_RANGE, ylim=(-0.2, 8.0), xlabel="logit $z$", ylabel="loss of one example")
     right.set(xlim=Z_RANGE, ylim=(-1.35, 1.35), xlabel="logit $z$", ylabel="$\\partial\\,$loss$/\\partial z$")
     for ax in (left, right):
         ax.axhline(0, color="0.6", linewidth=0.8)
-    handles = [Line2D([], [], color=color, linewidth=1.8, label=label) for _, label, color in LOSS_LINES]
-    handles.append(Line2D([], [], color="0.4", linewidth=1, linestyle="--", label="the chosen logit"))
-    fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
     return [left, right]
 
 
-def loss_spec(live: bool = False) -> FigureSpec:
+def loss_spec() -> FigureSpec:
     controls = [
-        Control("target", "target y", (0.0, 0.25, 0.5, 0.75, 1.0), initial=1.0),
-        Control("logit", "logit z", tuple(float(v) for v in np.arange(-5, 6)), initial=-3.0),
+        Control("target", "target y", 1.0, live=(0.0, 1.0, 0.05), grid=(0.0, 0.25, 0.5, 0.75, 1.0)),
+        Control("logit", "logit z", -3.0, live=(*Z_RANGE, 0.05), grid=tuple(float(v) for v in np.arange(-5, 6))),
     ]
-    if live:
-        controls = [
-            Control("target", "target y", (0.0, 1.0), initial=1.0),
-            Control("logit", "logit z", (Z_RANGE[0], -3.0, Z_RANGE[1]), initial=-3.0),
-        ]
     styles = {}
-    for key, _, color in LOSS_LINES:
-        styles[key] = Style(axes=0, color=color, width=1.8)
+    for key, label, color in LOSS_LINES:
+        styles[key] = Style(axes=0, color=color, width=1.8, label=label)
         styles[f"d-{key}"] = Style(axes=1, color=color, width=1.8)
         styles[f"at-{key}"] = Style(axes=0, color=color, width=1.0, marker=True)
         styles[f"at-d-{key}"] = Style(axes=1, color=color, width=1.0, marker=True)
-    styles["cursor"] = Style(axes=0, color="0.4", width=1.0, dashed=True)
+    styles["cursor"] = Style(axes=0, color="0.4", width=1.0, dashed=True, label="the chosen logit")
     styles["d-cursor"] = Style(axes=1, color="0.4", width=1.0, dashed=True)
     return FigureSpec(
-        name="losses" + ("-live" if live else ""),
+        name="losses",
         frame=loss_frame,
         controls=controls,
         styles=styles,

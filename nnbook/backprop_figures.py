@@ -2,12 +2,11 @@
 
 * :func:`draw_graph` draws the computation graph that :mod:`nnbook.autodiff`
   records, with each node's value and gradient.
-* :class:`WidthRuns` trains the chapter's two-layer network (:mod:`nnbook.mlp`)
-  on the two-moons data once per hidden width and keeps every step; its pure
-  :meth:`WidthRuns.frame` turns (training step, hidden width) into the decision
-  boundary and the learning curves; :func:`boundary_spec` makes the
-  interactive figure of it, for :func:`nnbook.sliders.live_figure` and
-  :func:`nnbook.sliders.static_figure`.
+* :func:`boundary_spec` makes the interactive figure of the runs of
+  :func:`nnbook.mlp.train_widths` (the chapter's two-layer network trained on
+  the two-moons data once per hidden width, every step kept): its frame turns
+  (training step, hidden width) into the decision boundary and the learning
+  curves. The chapter shows it with :func:`nnbook.sliders.interactive_figure`.
 """
 
 from __future__ import annotations
@@ -18,10 +17,17 @@ import contourpy
 import jax
 import jax.numpy as jnp
 import numpy as np
-from matplotlib.lines import Line2D
 
 from nnbook.autodiff import Value, topological_order
-from nnbook.mlp import accuracy_curve, forward, init_mlp, loss_curve, softmax, train
+from nnbook.mlp import (
+    CURVE_STEPS,
+    MAX_WIDTH,
+    WIDTH_STEPS,
+    WidthRuns,
+    forward,
+    learning_curves,
+    softmax,
+)
 from nnbook.sliders import Control, FigureSpec, Frame, Style
 
 CLASS_MARKERS = (("C0", "o"), ("C3", "s"))  # colour and marker of class 0 and class 1
@@ -89,58 +95,11 @@ def draw_graph(ax, root: Value, show_grad: bool = True, fmt: str = ".3f") -> Non
 # The decision boundary as training proceeds, for several hidden widths
 # ----------------------------------------------------------------------------
 
-LEARNING_RATE = 1.0
-STEPS = 2000
-MAX_WIDTH = 16
 STATIC_WIDTHS = (1, 2, 3, 4, 8, 16)
 STATIC_STEPS = (0, 10, 20, 35, 50, 75, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000)
 XLIM, YLIM = (-1.7, 2.7), (-1.2, 1.7)
 GRID_SHAPE = (36, 50)  # rows (y) x columns (x) of the grid the boundary is traced on
-CURVE_EVERY = 50  # learning curves are drawn every 50 steps (and at the current step),
 MAX_PIECES = 4  # the boundary is drawn as at most this many separate lines
-
-
-def first_units(params, width):
-    """The first ``width`` hidden units of a one-hidden-layer network with
-    ``MAX_WIDTH`` units, as a network that still has ``MAX_WIDTH`` units: the
-    others get zero weights in and out. The outgoing weights are scaled by
-    sqrt(MAX_WIDTH / width), so that they are distributed as
-    ``init_mlp(key, (2, width, 2))`` draws them, N(0, 1 / width).
-
-    Gradient descent keeps the switched-off units at zero: tanh(0) = 0, so
-    their outgoing weights get the gradient delta2 * 0, and their deltas are
-    (W2^T delta2) * (1 - 0) with zero columns of W2, so their incoming weights
-    and biases get gradient 0. The padded run IS the run of the narrow
-    network, and since ``width`` is a traced number, not a shape, every width
-    shares one compiled program."""
-    keep = (jnp.arange(MAX_WIDTH) < width).astype(params[0]["W"].dtype)
-    (l1, l2) = params
-    return [
-        {"W": l1["W"] * keep[:, None], "b": l1["b"] * keep},
-        {"W": l2["W"] * keep[None, :] * jnp.sqrt(MAX_WIDTH / width), "b": l2["b"]},
-    ]
-
-
-# more often at the start, where the loss falls fastest
-CURVE_STEPS = np.concatenate([[0, 5, 10, 20, 30, 40], np.arange(CURVE_EVERY, STEPS + 1, CURVE_EVERY)])
-
-
-def _curves(params_at, X, labels, X_test, labels_test):
-    """Training loss, test loss and test accuracy of a stack of parameters."""
-    return (loss_curve(params_at, X, labels), loss_curve(params_at, X_test, labels_test),
-            accuracy_curve(params_at, X_test, labels_test))
-
-
-@jax.jit
-def _train_all(params, X, labels, X_test, labels_test, learning_rate):
-    """The run of every width 1..MAX_WIDTH in one compiled, vmapped call, with
-    its learning curves every ``CURVE_EVERY`` steps (evaluating all 2001 steps
-    of 16 runs on the test set would cost more than the training)."""
-    widths = jnp.arange(1, MAX_WIDTH + 1)
-    history = jax.vmap(lambda w: train(first_units(params, w), X, labels, learning_rate, STEPS))(widths)
-    sampled = jax.tree.map(lambda h: h[:, CURVE_STEPS], history)
-    curves = jax.vmap(lambda h: _curves(h, X, labels, X_test, labels_test))(sampled)
-    return history, curves
 
 
 @partial(jax.jit, static_argnames=("shape",))
@@ -159,7 +118,7 @@ def _frame_data(history, width_index, step, xlim, ylim, data):
     the grid, and compute the learning curves' values at this step."""
     params = jax.tree.map(lambda h: h[width_index, step], history)
     at_step = jax.tree.map(lambda w: w[None], params)
-    return probability_grid(params, xlim, ylim), [c[0] for c in _curves(at_step, *data)]
+    return probability_grid(params, xlim, ylim), [c[0] for c in learning_curves(at_step, *data)]
 
 
 def boundary_lines(gx, gy, probability, level: float = 0.5) -> list[np.ndarray]:
@@ -172,35 +131,17 @@ def boundary_lines(gx, gy, probability, level: float = 0.5) -> list[np.ndarray]:
     return sorted(pieces, key=len, reverse=True)
 
 
-class WidthRuns:
-    """The two-layer network trained on one data set at every hidden width
-    1..MAX_WIDTH, with every step kept: one training run per width, all
-    computed once when this is created. The network with ``width`` units
-    starts from the first ``width`` units of ``init_mlp(init_key, (2,
-    MAX_WIDTH, 2))`` (see :func:`first_units`): the widths are nested."""
+def boundary_frame(runs: WidthRuns):
+    """The frame function of the (step, width) sliders: a closure over the
+    finished runs, which it only looks up."""
+    data = (runs.X, runs.labels, runs.X_test, runs.labels_test)
+    box = (jnp.array(XLIM), jnp.array(YLIM))
 
-    def __init__(self, X, labels, X_test, labels_test, init_key, linear_accuracy=None):
-        self.X, self.labels = X, labels
-        self.X_test, self.labels_test = X_test, labels_test
-        self.linear_accuracy = linear_accuracy
-        self.init = init_mlp(init_key, (2, MAX_WIDTH, 2))
-        self.history, curves = _train_all(self.init, X, labels, X_test, labels_test, LEARNING_RATE)
-        # (train loss, test loss, test accuracy), each (MAX_WIDTH, len(CURVE_STEPS))
-        self.curves = tuple(np.asarray(c) for c in curves)
-        self._data = (X, labels, X_test, labels_test)
-        self._box = (jnp.array(XLIM), jnp.array(YLIM))
-
-    def params(self, width: int, step: int):
-        """The network of ``width`` hidden units after ``step`` steps, without
-        the switched-off units (``step = 0``: its initialisation)."""
-        (l1, l2) = jax.tree.map(lambda h: h[width - 1, step], self.history)
-        return [{"W": l1["W"][:width], "b": l1["b"][:width]}, {"W": l2["W"][:, :width], "b": l2["b"]}]
-
-    def frame(self, step, width) -> Frame:
+    def frame(step, width) -> Frame:
         step, width = int(step), int(width)
-        if not (1 <= width <= MAX_WIDTH and 0 <= step <= STEPS):
-            raise ValueError(f"width must be in 1..{MAX_WIDTH} and step in 0..{STEPS}; got {width}, {step}.")
-        (gx, gy, probability), now = _frame_data(self.history, width - 1, step, *self._box, self._data)
+        if not (1 <= width <= MAX_WIDTH and 0 <= step <= WIDTH_STEPS):
+            raise ValueError(f"width must be in 1..{MAX_WIDTH} and step in 0..{WIDTH_STEPS}; got {width}, {step}.")
+        (gx, gy, probability), now = _frame_data(runs.history, width - 1, step, *box, data)
         pieces = boundary_lines(gx, gy, probability)
         lines = {}
         for k, piece in enumerate(pieces[:MAX_PIECES]):
@@ -210,81 +151,75 @@ class WidthRuns:
             note = "no boundary in view: one class predicted everywhere"
         elif len(pieces) > MAX_PIECES:
             note = f"{len(pieces) - MAX_PIECES} small boundary pieces not drawn"
-        # the curves: every CURVE_EVERY steps up to this step, then this step
+        # the curves: at CURVE_STEPS up to this step, then this step
         upto = CURVE_STEPS <= step
         k = np.append(CURVE_STEPS[upto], step)
         i = width - 1
-        for name, curve, value in zip(("train_loss", "test_loss", "test_accuracy"), self.curves, now):
+        for name, curve, value in zip(("train_loss", "test_loss", "test_accuracy"), runs.curves, now):
             scale = 100 if name == "test_accuracy" else 1  # accuracy in percent
             lines[name] = (k, scale * np.append(curve[i, upto], float(value)))
             lines[name + "_now"] = ([step], [scale * float(value)])  # a dot at this step
         return Frame(lines, note)
 
-    def setup(self, fig):
+    return frame
+
+
+def _boundary_setup(runs: WidthRuns, linear_accuracy=None):
+    def setup(fig):
         grid = fig.add_gridspec(2, 2, width_ratios=[1.45, 1])
         ax = fig.add_subplot(grid[:, 0])
         top = fig.add_subplot(grid[0, 1])
         bottom = fig.add_subplot(grid[1, 1], sharex=top)
-        X, labels = np.asarray(self.X), np.asarray(self.labels)
-        handles = []
+        X, labels = np.asarray(runs.X), np.asarray(runs.labels)
         for c, (color, marker) in enumerate(CLASS_MARKERS):
-            ax.scatter(*X[labels == c].T, s=11, color=color, marker=marker, alpha=0.7, linewidths=0)
-            handles.append(Line2D([], [], color=color, marker=marker, linestyle="", markersize=4,
-                                  label=f"class {c} (training)"))
-        # Legends placed by hand where the data leave room: no artist of these
-        # axes has a label, so the slider helper adds no legend of its own.
-        handles.append(Line2D([], [], color="black", linewidth=2.2, label="boundary"))
-        ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True, framealpha=0.85)
+            ax.scatter(*X[labels == c].T, s=11, color=color, marker=marker, alpha=0.7, linewidths=0,
+                       label=f"class {c} (training)")
         ax.set(xlim=XLIM, ylim=YLIM, xlabel="$x_1$", ylabel="$x_2$")
         ax.set_aspect("equal", adjustable="box")
         ax.set_title("decision boundary, P(class 1) = 0.5", fontsize=10)
         top.set(yscale="log", ylim=(5e-3, 1.5), ylabel="loss")
         top.set_title("learning curves", fontsize=10)
         top.tick_params(labelbottom=False)
-        bottom.set(xlim=(0, STEPS), ylim=(40, 100), xlabel="gradient-descent step", ylabel="test accuracy (%)")
-        handles = [Line2D([], [], color="C1", linewidth=1.8, label="two-layer network")]
-        if self.linear_accuracy is not None:
-            bottom.axhline(100 * self.linear_accuracy, color="0.5", linestyle=":", linewidth=1.2)
-            handles.append(Line2D([], [], color="0.5", linestyle=":", linewidth=1.2, label="linear model"))
-        bottom.legend(handles=handles, loc="lower right", fontsize=8, frameon=True, framealpha=0.85)
+        bottom.set(xlim=(0, WIDTH_STEPS), ylim=(40, 100), xlabel="gradient-descent step", ylabel="test accuracy (%)")
+        if linear_accuracy is not None:
+            bottom.axhline(100 * linear_accuracy, color="0.5", linestyle=":", linewidth=1.2,
+                           label="linear model, test accuracy")
         return [ax, top, bottom]
 
+    return setup
 
-def boundary_spec(runs: WidthRuns, live: bool = False) -> FigureSpec:
+
+def boundary_spec(runs: WidthRuns, linear_accuracy=None) -> FigureSpec:
     """The interactive figure: decision boundary and learning curves, with
-    sliders for the training step and the hidden width."""
-    if live:
-        controls = [
-            Control("step", "training step", (0, STEPS), initial=STEPS, integer=True, live_steps=400),
-            Control("width", "hidden units", (1, 8, MAX_WIDTH), initial=8, integer=True, live_steps=MAX_WIDTH - 1),
-        ]
-    else:
-        controls = [
-            Control("step", "training step", STATIC_STEPS, initial=STEPS, integer=True),
-            Control("width", "hidden units", STATIC_WIDTHS, initial=8, integer=True),
-        ]
-    boundary = Style(axes=0, color="black", width=2.2)
+    sliders for the training step and the hidden width; ``linear_accuracy``
+    is drawn as a reference line."""
+    controls = [
+        Control("step", "training step", WIDTH_STEPS, live=(0, WIDTH_STEPS, 5), grid=STATIC_STEPS, integer=True),
+        Control("width", "hidden units", 8, live=(1, MAX_WIDTH, 1), grid=STATIC_WIDTHS, integer=True),
+    ]
+    boundary = Style(axes=0, color="black", width=2.2, label="boundary")
     styles = {
         "boundary": boundary,
         **{f"boundary{k}": boundary for k in range(2, MAX_PIECES + 1)},
-        "train_loss": Style(axes=1, color="C2", width=1.8, label="training"),
-        "test_loss": Style(axes=1, color="C1", width=1.8, dashed=True, label="test"),
-        "test_accuracy": Style(axes=2, color="C1", width=1.8),
+        "train_loss": Style(axes=1, color="C2", width=1.8, label="training loss"),
+        "test_loss": Style(axes=1, color="C1", width=1.8, dashed=True, label="test loss"),
+        "test_accuracy": Style(axes=2, color="C1", width=1.8, label="test accuracy"),
         "train_loss_now": Style(axes=1, color="C2", width=1.8, marker=True),
         "test_loss_now": Style(axes=1, color="C1", width=1.8, marker=True),
         "test_accuracy_now": Style(axes=2, color="C1", width=1.8, marker=True),
     }
     return FigureSpec(
-        name="bp-moons-boundary" + ("-live" if live else ""),
-        frame=runs.frame,
+        name="bp-moons-boundary",
+        frame=boundary_frame(runs),
         controls=controls,
         styles=styles,
-        setup=runs.setup,
+        setup=_boundary_setup(runs, linear_accuracy),
         alt=(
             "Left: the two-moons training points of two classes and the curve where the network's predicted "
             "probability of class 1 is one half. Right: training and test loss, and test accuracy, against the "
             "gradient-descent step, up to the chosen step. Sliders choose the training step and the number of "
             "hidden units."
         ),
-        figsize=(8.4, 3.9),
+        figsize=(8.4, 4.4),
+        legend="below",
     )

@@ -4,8 +4,8 @@ Each ``*_frame`` function is pure: slider values in, line data out, computed
 by the functions of :mod:`nnbook.neurons` that the chapter teaches, in one
 jitted call with fixed shapes (a slider never changes an array shape, so it
 never triggers a recompilation). The ``*_spec`` builders add the sliders, the
-line styles and the background; the chapter passes them to
-:func:`nnbook.sliders.live_figure` and :func:`nnbook.sliders.static_figure`.
+line styles and the background; the chapter shows each with
+:func:`nnbook.sliders.interactive_figure`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from matplotlib.lines import Line2D
 
 from nnbook.neurons import (
     LIF,
     accuracy,
     firing_rate,
-    iris_petals,
     logistic_loss,
     rate_from_intervals,
     rheobase,
@@ -27,18 +25,6 @@ from nnbook.neurons import (
 )
 from nnbook.sliders import Control, FigureSpec, Frame, Style
 
-
-def _legend_outside(fig, styles, extra=(), where="outside lower center", ncol=3):
-    """One legend for the whole figure, outside the axes so that it hides no
-    data: what ``setup`` drew (``extra`` handles) and the moving lines (their
-    ``Style`` labels; the moving lines themselves get no legend in the axes)."""
-    handles = list(extra)
-    for label, style in styles.items():
-        handles.append(Line2D([], [], color=style.color, linewidth=style.width, linestyle="--" if style.dashed else "-",
-                              marker="o" if style.marker else None, markersize=3.5, label=label))
-    fig.legend(handles=handles, loc=where, ncol=ncol, fontsize=8, frameon=False)
-    for artist in extra:  # already in the figure legend: keep them out of an axes legend
-        artist.set_label("_" + artist.get_label())
 
 # ----------------------------------------------------------------------------
 # The LIF neuron under a constant current
@@ -121,20 +107,12 @@ def lif_frame(current, tau_m=10.0, v_th=-50.0) -> Frame:
 
 
 LIF_STYLES = {
-    "trace": Style(axes=0, color="C0", width=1.3),
-    "threshold": Style(axes=0, color="C3", width=1.2, dashed=True),
-    "v_inf": Style(axes=0, color="0.45", width=1.2, dashed=True),
-    "fi": Style(axes=1, color="C0", width=1.6),
-    "rheobase": Style(axes=1, color="C3", width=1.0, dashed=True),
-    "point": Style(axes=1, color="C1", width=2.0, marker=True),
-}
-LIF_LEGEND = {
-    "V(t), spikes drawn to +20 mV": LIF_STYLES["trace"],
-    "threshold V_th": LIF_STYLES["threshold"],
-    "V_rest + R I (where V heads)": LIF_STYLES["v_inf"],
-    "f-I formula": LIF_STYLES["fi"],
-    "rheobase I_th": LIF_STYLES["rheobase"],
-    "simulated rate": LIF_STYLES["point"],
+    "trace": Style(axes=0, color="C0", width=1.3, label="V(t), spikes drawn to +20 mV"),
+    "threshold": Style(axes=0, color="C3", width=1.2, dashed=True, label="threshold V_th"),
+    "v_inf": Style(axes=0, color="0.45", width=1.2, dashed=True, label="V_rest + R I (where V heads)"),
+    "fi": Style(axes=1, color="C0", width=1.6, label="f-I formula"),
+    "rheobase": Style(axes=1, color="C3", width=1.0, dashed=True, label="rheobase I_th"),
+    "point": Style(axes=1, color="C1", width=2.0, marker=True, label="simulated rate"),
 }
 
 
@@ -143,27 +121,21 @@ def _lif_setup(fig):
     trace.set(xlim=(0, DRAW_STEPS * DT), ylim=(-80, 35), xlabel="time t (ms)", ylabel="membrane potential V (mV)")
     trace.set_title("membrane potential, first 100 ms", fontsize=9)
     fi.set_xscale("log")
-    ceiling = fi.axhline(1000.0 / LIF().t_ref, color="0.5", linestyle=":", linewidth=1.2, label="ceiling 1/t_ref")
+    fi.axhline(1000.0 / LIF().t_ref, color="0.5", linestyle=":", linewidth=1.2, label="ceiling 1/t_ref")
     fi.set(xlim=(FI_CURRENTS[0], FI_CURRENTS[-1]), ylim=(0, 560), xlabel="input current I (nA)",
            ylabel="firing rate f (Hz)")
     fi.set_title("f-I curve and the rate of this run", fontsize=9)
-    _legend_outside(fig, LIF_LEGEND, extra=[ceiling], ncol=4)
     return [trace, fi]
 
 
-def lif_spec(live: bool = False) -> FigureSpec:
+def lif_spec() -> FigureSpec:
     controls = [
-        Control("current", "input current I (nA)", LIF_CURRENTS, initial=2.0, fmt=".3g"),
-        Control("tau_m", "time constant τ_m (ms)", LIF_TAUS, initial=10.0, fmt="g"),
+        Control("current", "input current I (nA)", 2.0, live=(0.0, 50.0, 0.125), grid=LIF_CURRENTS, fmt=".3g"),
+        Control("tau_m", "time constant τ_m (ms)", 10.0, live=(2.0, 80.0, 1.0), grid=LIF_TAUS, fmt="g"),
+        Control("v_th", "threshold V_th (mV)", -50.0, live=(-62.0, -40.0, 0.5), grid=(-50.0,), fmt="g"),
     ]
-    if live:
-        controls = [
-            Control("current", "input current I (nA)", (0.0, 2.0, 50.0), initial=2.0, live_steps=500),
-            Control("tau_m", "time constant τ_m (ms)", (2.0, 10.0, 80.0), initial=10.0, live_steps=78),
-            Control("v_th", "threshold V_th (mV)", (-62.0, -50.0, -40.0), initial=-50.0, live_steps=44),
-        ]
     return FigureSpec(
-        name="lif" + ("-live" if live else ""),
+        name="lif",
         frame=lif_frame,
         controls=controls,
         styles=LIF_STYLES,
@@ -176,6 +148,7 @@ def lif_spec(live: bool = False) -> FigureSpec:
             "the current and the membrane time constant."
         ),
         figsize=(9.0, 3.6),
+        legend="below",
     )
 
 
@@ -213,81 +186,71 @@ def clip_line(w1, w2, c, lo=PLANE[0], hi=PLANE[1]):
 
 
 NEURON_STYLES = {
-    "boundary": Style(color="C3", width=2.0),
-    "p10": Style(color="C0", width=1.2, dashed=True),
-    "p90": Style(color="C1", width=1.2, dashed=True),
-}
-NEURON_LEGEND = {
-    "boundary σ(w·x + b) = 0.5": NEURON_STYLES["boundary"],
-    "σ(w·x + b) = 0.1": NEURON_STYLES["p10"],
-    "σ(w·x + b) = 0.9": NEURON_STYLES["p90"],
+    "boundary": Style(color="C3", width=2.0, label="boundary σ(w·x + b) = 0.5"),
+    "p10": Style(color="C0", width=1.2, dashed=True, label="σ(w·x + b) = 0.1"),
+    "p90": Style(color="C1", width=1.2, dashed=True, label="σ(w·x + b) = 0.9"),
 }
 
 
-class NeuronProblem:
-    """A logistic neuron on iris petals: the data (the figure's background) and
-    the frame function of the w1, w2, b sliders."""
+def neuron_frame(data):
+    """The frame function of the w1, w2, b sliders: a closure over the data
+    (loss and accuracy at one setting in one compiled call)."""
+    X, y = data.X, data.y
+    score = jax.jit(lambda w, b: (logistic_loss(w, b, X, y), accuracy(w, b, X, y)))
 
-    def __init__(self):
-        self.data = iris_petals()
-        X, y = self.data.X, self.data.y
-        # loss and accuracy at one setting, in one compiled call
-        self._score = jax.jit(lambda w, b: (logistic_loss(w, b, X, y), accuracy(w, b, X, y)))
-        self.trained = None  # (w, b) drawn as a reference line, if set
-
-    def frame(self, w1, w2, b) -> Frame:
+    def frame(w1, w2, b) -> Frame:
         w1, w2, b = float(w1), float(w2), float(b)
-        loss, acc = (float(a) for a in self._score(jnp.array([w1, w2]), b))
+        loss, acc = (float(a) for a in score(jnp.array([w1, w2]), b))
         # w . x + b = level  <=>  w . x = level - b
         lines = {name: clip_line(w1, w2, level - b) for name, level in LEVELS.items()}
-        score = f"loss {loss:.3f}, accuracy {acc:.0%}"
-        names = self.data.class_names
+        summary = f"loss {loss:.3f}, accuracy {acc:.0%}"
+        names = data.class_names
         if w1 == 0.0 and w2 == 0.0:
-            note = f"w = 0: output σ(b) = {1 / (1 + np.exp(-b)):.2f} for every flower, no boundary; {score}"
+            note = f"w = 0: output σ(b) = {1 / (1 + np.exp(-b)):.2f} for every flower, no boundary; {summary}"
         elif not lines["boundary"][0]:
             side = names[1] if b > 0 else names[0]
-            note = f"boundary outside the square: every flower here is called {side}; {score}"
+            note = f"boundary outside the square: every flower here is called {side}; {summary}"
         else:
-            note = score
+            note = summary
         return Frame(lines, note)
 
-    def setup(self, fig):
+    return frame
+
+
+def _neuron_setup(data, trained=None):
+    def setup(fig):
         ax = fig.add_subplot()
-        X, y = np.asarray(self.data.X), np.asarray(self.data.y)
-        handles = []
+        X, y = np.asarray(data.X), np.asarray(data.y)
         for label, marker, color in ((0, "o", "C0"), (1, "^", "C1")):
             keep = y == label
-            handles.append(ax.scatter(X[keep, 0], X[keep, 1], s=18, marker=marker, color=color, alpha=0.75,
-                                      label=f"{self.data.class_names[label]} (y = {label})", zorder=2))
-        if self.trained is not None:
-            (t1, t2), tb = self.trained
-            handles += ax.plot(*clip_line(float(t1), float(t2), -float(tb)), ":", color="0.35", linewidth=1.4,
-                               label="trained boundary")
-        ax.set(xlim=PLANE, ylim=PLANE, xlabel=f"x₁: {self.data.feature_names[0]} (standardised)",
-               ylabel=f"x₂: {self.data.feature_names[1]} (standardised)")
-        _legend_outside(fig, NEURON_LEGEND, extra=handles, where="outside right upper", ncol=1)
+            ax.scatter(X[keep, 0], X[keep, 1], s=18, marker=marker, color=color, alpha=0.75,
+                       label=f"{data.class_names[label]} (y = {label})", zorder=2)
+        if trained is not None:
+            (t1, t2), tb = trained
+            ax.plot(*clip_line(float(t1), float(t2), -float(tb)), ":", color="0.35", linewidth=1.4,
+                    label="trained boundary")
+        ax.set(xlim=PLANE, ylim=PLANE, xlabel=f"x₁: {data.feature_names[0]} (standardised)",
+               ylabel=f"x₂: {data.feature_names[1]} (standardised)")
         ax.set_aspect("equal", adjustable="box")
         return [ax]
 
+    return setup
 
-def neuron_spec(problem: NeuronProblem, live: bool = False) -> FigureSpec:
+
+def neuron_spec(data, trained=None) -> FigureSpec:
+    """The logistic neuron on ``data``; ``trained = (w, b)`` is drawn as a
+    dotted reference line."""
     controls = [
-        Control("w1", "weight w₁", NEURON_WEIGHTS, initial=1.5, fmt="g"),
-        Control("w2", "weight w₂", NEURON_WEIGHTS, initial=-1.5, fmt="g"),
-        Control("b", "bias b", NEURON_BIASES, initial=0.0, fmt="g"),
+        Control("w1", "weight w₁", 1.5, live=(-8.0, 8.0, 0.125), grid=NEURON_WEIGHTS, fmt="g"),
+        Control("w2", "weight w₂", -1.5, live=(-8.0, 8.0, 0.125), grid=NEURON_WEIGHTS, fmt="g"),
+        Control("b", "bias b", 0.0, live=(-8.0, 8.0, 0.125), grid=NEURON_BIASES, fmt="g"),
     ]
-    if live:
-        controls = [
-            Control("w1", "weight w₁", (-8.0, 1.5, 8.0), initial=1.5, live_steps=160),
-            Control("w2", "weight w₂", (-8.0, -1.5, 8.0), initial=-1.5, live_steps=160),
-            Control("b", "bias b", (-8.0, 0.0, 8.0), initial=0.0, live_steps=160),
-        ]
     return FigureSpec(
-        name="neuron" + ("-live" if live else ""),
-        frame=problem.frame,
+        name="neuron",
+        frame=neuron_frame(data),
         controls=controls,
         styles=NEURON_STYLES,
-        setup=problem.setup,
+        setup=_neuron_setup(data, trained),
         alt=(
             "Versicolor and virginica iris flowers as points in the plane of standardised petal length and "
             "width, with the decision boundary of one logistic neuron (where its output is 0.5) and the lines "

@@ -235,3 +235,49 @@ def minibatch_sgd(key, X, y, w0, learning_rate, batch_size, steps: int, max_batc
     w0 = jnp.asarray(w0, dtype=X.dtype)
     _, ws = jax.lax.scan(step, w0, jax.random.split(key, steps))
     return jnp.concatenate([w0[None], ws])
+
+
+# ----------------------------------------------------------------------------
+# The chapter's three problems (drawn by nnbook.descent_figures)
+# ----------------------------------------------------------------------------
+
+# Losses are created once: jit caches compiled code per function object.
+QUADRATIC_CURVATURES = (1.0, 9.0)  # mu and L: condition number 9
+quadratic_loss = quadratic(jnp.diag(jnp.array(QUADRATIC_CURVATURES)))
+QUADRATIC_START = (-4.0, 1.5)
+QUADRATIC_MINIMUM = (0.0, 0.0)
+ROSENBROCK_START = (-1.2, 1.0)
+ROSENBROCK_MINIMUM = (1.0, 1.0)
+
+SGD_FEATURES = ("bmi", "s5")
+SGD_START = (-0.5, 1.2)
+SGD_MAX_BATCH = 256  # the largest batch a run can use: one compiled program for every batch size
+
+
+class SGDProblem(NamedTuple):
+    """Least squares on two standardised diabetes features, with its exact
+    answer; ``key`` draws the mini-batches. Build it with :func:`sgd_problem`."""
+
+    key: jax.Array
+    X: jax.Array
+    y: jax.Array
+    feature_names: tuple[str, ...]
+    w_star: jax.Array
+    best_loss: jax.Array
+    loss: Callable  # w -> mean_squared_error(w, X, y): one function object, compiled once
+
+
+def sgd_problem(key) -> SGDProblem:
+    from nnbook.data import diabetes  # scikit-learn's data: imported only when needed
+
+    data = diabetes(SGD_FEATURES)
+    X, y = data.X, data.y
+    w_star = least_squares_solution(X, y)
+    return SGDProblem(key, X, y, data.feature_names, w_star, mean_squared_error(w_star, X, y),
+                      lambda w: mean_squared_error(w, X, y))
+
+
+def sgd_trajectory(problem: SGDProblem, batch_size, learning_rate, steps: int):
+    """The SGD run of ``problem`` from ``SGD_START``: ``steps + 1`` iterates."""
+    return minibatch_sgd(problem.key, problem.X, problem.y, jnp.array(SGD_START), learning_rate, batch_size,
+                         steps, SGD_MAX_BATCH)

@@ -1,8 +1,10 @@
-"""One computation, two faces: the book's interactive figures.
+"""One computation, two faces, one cell: the book's interactive figures.
 
 An interactive figure is a *pure* function ``frame(**params) -> Frame`` that
 turns slider values into line data, drawn over a fixed *background* (axes,
-contours, labels) that does not depend on the sliders.
+contours, labels) that does not depend on the sliders. One :class:`FigureSpec`
+describes it; each :class:`Control` declares both the live slider's range and
+step and the static face's grid, and the value both faces start at.
 
 * The live face (Jupyter, Binder), :func:`live_figure`: ipywidgets sliders whose
   callback calls ``frame`` and redraws one matplotlib figure.  Only the lines
@@ -12,15 +14,25 @@ contours, labels) that does not depend on the sliders.
   intermittently (jupyter/nbclient#312); an ``Image`` updated from ``observe``
   sends no output-capture messages while the notebook executes.
 * The static face (the HTML book, no kernel), :func:`static_figure`: the same
-  ``frame`` evaluated at build time on every point of the slider grid.  The page
-  gets one PNG of the background and, per grid point, the lines as SVG point
-  strings already in pixel coordinates (computed with matplotlib's own
-  transform, so both faces draw the same thing).  Fifteen lines of inline JS
-  swap them when a range input moves: no kernel, no CDN, no image per frame.
+  ``frame`` evaluated at build time on every point of the grid.  The page gets
+  one PNG of the background and, per grid point, the lines as SVG point strings
+  already in pixel coordinates (computed with matplotlib's own transform, so
+  both faces draw the same thing).  A few lines of inline JS swap them when a
+  range input moves: no kernel, no CDN, no image per frame.
+* Both in one cell, :func:`interactive_figure`: one output whose MIME bundle
+  holds the widget view and the static HTML.  JupyterLab ranks the widget view
+  first and shows the live face; the book's ``nb_mime_priority_overrides``
+  drops the widget view, so the page shows the static face; nbval compares the
+  HTML and the text.
 
-Both faces validate their input and say clearly what is wrong: an empty or
-non-increasing grid, a frame with NaN or infinite values, a line with x and y
-of different lengths.
+The legend and the note are placed by the figure, the same way on both faces:
+one legend for the whole figure outside the axes (``FigureSpec.legend``), and
+the note in a band across the top of the figure, at the same pixel on both.
+
+Everything validates its input and says clearly what is wrong: a grid that is
+empty or not increasing, an initial value off the grid or off the live
+slider's steps, a frame with NaN or infinite values, a static face over its
+page budget.
 """
 
 from __future__ import annotations
@@ -32,8 +44,9 @@ import itertools
 import json
 import math
 import re
+import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -43,12 +56,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image as PILImage
 
+from nnbook.budgets import STATIC_FIGURE_BYTES
+
 __all__ = [
     "Control",
     "Frame",
     "Style",
     "FigureSpec",
     "FrameError",
+    "UpdateTiming",
+    "interactive_figure",
     "live_figure",
     "static_figure",
     "evaluate_grid",
@@ -63,50 +80,103 @@ class FrameError(ValueError):
 # The description of a figure: controls, frames, styles
 # ----------------------------------------------------------------------------
 
+_LATTICE_TOLERANCE = 1e-6  # in steps: "on the lattice" up to float rounding of lo + k * step
+
+
+def _steps_from(lo: float, value: float, step: float) -> float:
+    return (value - lo) / step
+
 
 @dataclass(frozen=True)
 class Control:
-    """One slider.
+    """One slider, declared for both faces.
 
-    ``values`` is the grid the static face is computed on (it must be
-    non-empty, finite and strictly increasing); the live slider spans the same
-    range with ``live_steps`` finer steps (on a log scale if ``scale="log"``).
+    ``live = (lo, hi, step)`` is the live slider: it moves from ``lo`` to ``hi``
+    in steps of ``step`` (for ``scale="log"``, ``lo`` and ``hi`` are values and
+    ``step`` is in decades: the slider moves on log10 of the value).  ``grid``
+    is the static face's list of values (non-empty, finite, strictly
+    increasing; one value means the static face holds this control fixed).
+    ``initial`` must lie on the grid and exactly on the live slider's steps:
+    both faces start there, nothing is snapped.
     """
 
     name: str
     label: str
-    values: Sequence[float]
-    initial: float | None = None
+    initial: float
+    live: tuple[float, float, float]
+    grid: Sequence[float]
     scale: str = "linear"
     integer: bool = False
-    live_steps: int = 100
     fmt: str = ".3g"
 
     def __post_init__(self) -> None:
-        values = np.asarray(self.values, dtype=float)
         where = f"slider {self.name!r}"
-        if values.ndim != 1 or values.size == 0:
-            raise ValueError(f"{where}: the grid of values is empty; give at least one value.")
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"{where}: the grid contains NaN or infinite values: {values.tolist()}.")
-        if values.size > 1 and not np.all(np.diff(values) > 0):
-            raise ValueError(
-                f"{where}: the grid must be strictly increasing (a slider moves one way); got {values.tolist()}."
-            )
         if self.scale not in ("linear", "log"):
             raise ValueError(f"{where}: scale must be 'linear' or 'log', not {self.scale!r}.")
-        if self.scale == "log" and values[0] <= 0:
-            raise ValueError(f"{where}: a log-scale slider needs positive values; got {values[0]}.")
-        if self.integer and not np.all(values == np.round(values)):
-            raise ValueError(f"{where}: an integer slider needs whole-number values; got {values.tolist()}.")
-        initial = values[0] if self.initial is None else float(self.initial)
-        if not np.any(np.isclose(values, initial, rtol=1e-12, atol=0)):
-            raise ValueError(f"{where}: the initial value {initial} is not on the grid {values.tolist()}.")
-        object.__setattr__(self, "values", tuple(values.tolist()))
-        object.__setattr__(self, "initial", float(values[np.argmin(np.abs(values - initial))]))
+        grid = np.asarray(self.grid, dtype=float)
+        if grid.ndim != 1 or grid.size == 0:
+            raise ValueError(f"{where}: the grid of values is empty; give at least one value.")
+        if not np.all(np.isfinite(grid)):
+            raise ValueError(f"{where}: the grid contains NaN or infinite values: {grid.tolist()}.")
+        if grid.size > 1 and not np.all(np.diff(grid) > 0):
+            raise ValueError(
+                f"{where}: the grid must be strictly increasing (a slider moves one way); got {grid.tolist()}."
+            )
+        if self.scale == "log" and grid[0] <= 0:
+            raise ValueError(f"{where}: a log-scale slider needs positive values; got {grid[0]}.")
+        if self.integer and not np.all(grid == np.round(grid)):
+            raise ValueError(f"{where}: an integer slider needs whole-number values; got {grid.tolist()}.")
+        try:
+            lo, hi, step = (float(v) for v in self.live)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: live must be (lo, hi, step), three numbers; got {self.live!r}.") from None
+        if not all(math.isfinite(v) for v in (lo, hi, step)) or not lo < hi or step <= 0:
+            raise ValueError(f"{where}: live = (lo, hi, step) needs lo < hi and step > 0; got {self.live!r}.")
+        if self.scale == "log" and lo <= 0:
+            raise ValueError(f"{where}: a log-scale slider needs positive values; live starts at {lo}.")
+        if self.integer and not all(v == round(v) for v in (lo, hi, step)):
+            raise ValueError(f"{where}: an integer slider needs whole-number lo, hi and step; got {self.live!r}.")
+        initial = float(self.initial)
+        if not np.any(grid == initial) and not np.any(np.isclose(grid, initial, rtol=1e-12, atol=0)):
+            raise ValueError(f"{where}: the initial value {initial} is not on the grid {grid.tolist()}.")
+        # The live lattice: lo + k * step (log10 of the value for a log slider).
+        to_axis = math.log10 if self.scale == "log" else float
+        a_lo, a_hi = to_axis(lo), to_axis(hi)
+        n = _steps_from(a_lo, a_hi, step)
+        if abs(n - round(n)) > _LATTICE_TOLERANCE:
+            raise ValueError(
+                f"{where}: hi = {hi:g} is not a whole number of steps from lo = {lo:g} "
+                f"({n:.4g} steps of {step:g}{' decades' if self.scale == 'log' else ''}); "
+                "change hi or the step so the slider ends exactly at hi."
+            )
+        if not lo <= initial <= hi:
+            raise ValueError(f"{where}: the initial value {initial:g} is outside the live range [{lo:g}, {hi:g}].")
+        k = _steps_from(a_lo, to_axis(initial), step)
+        if abs(k - round(k)) > _LATTICE_TOLERANCE:
+            raise ValueError(
+                f"{where}: the initial value {initial:g} is not on the live slider's steps "
+                f"(lo + k * step{' in log10' if self.scale == 'log' else ''}, k = {k:.4g}); "
+                "the slider would show a nearby value instead. Change lo or the step."
+            )
+        object.__setattr__(self, "grid", tuple(grid.tolist()))
+        object.__setattr__(self, "live", (lo, hi, step))
+        object.__setattr__(self, "initial", float(grid[np.argmin(np.abs(grid - initial))]))
+
+    @property
+    def live_positions(self) -> int:
+        """How many values the live slider can take."""
+        lo, hi, step = self.live
+        if self.scale == "log":
+            lo, hi = math.log10(lo), math.log10(hi)
+        return int(round((hi - lo) / step)) + 1
+
+    @property
+    def fixed_on_page(self) -> bool:
+        """True if the static face holds this control at its initial value."""
+        return len(self.grid) == 1
 
     def format(self, value: float) -> str:
-        return format(int(round(value)) if self.integer else value, self.fmt if not self.integer else "d")
+        return format(int(round(value)), "d") if self.integer else format(value, self.fmt)
 
     def cast(self, value: float) -> float | int:
         return int(round(value)) if self.integer else float(value)
@@ -127,7 +197,8 @@ class Frame:
 
 @dataclass(frozen=True)
 class Style:
-    """How one named line is drawn, identically on both faces."""
+    """How one named line is drawn, identically on both faces. Lines with a
+    ``label`` get an entry in the figure's legend (once per label)."""
 
     axes: int = 0
     color: str = "C0"
@@ -137,13 +208,19 @@ class Style:
     label: str | None = None
 
 
+LEGEND_PLACES = {"right": "outside right upper", "below": "outside lower center", None: None}
+
+
 @dataclass(frozen=True)
 class FigureSpec:
     """Everything both faces need: the pure ``frame`` function, the sliders,
     how each line looks and a ``setup(fig) -> [axes]`` that draws the part of
-    the figure that does not move (limits, contours, labels).
+    the figure that does not move (limits, contours, labels; give artists a
+    ``label`` to put them in the legend, but make no legend).
 
-    ``alt`` describes the figure for readers who cannot see it.
+    ``legend`` is where the one legend of the figure goes: ``"right"`` of the
+    axes, ``"below"`` them, or ``None``. ``alt`` describes the figure for
+    readers who cannot see it.
     """
 
     name: str
@@ -154,6 +231,7 @@ class FigureSpec:
     alt: str
     figsize: tuple[float, float] = (6.4, 3.6)
     dpi: int = 100
+    legend: str | None = "right"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9-]*", self.name):
@@ -165,6 +243,8 @@ class FigureSpec:
             raise ValueError(f"figure {self.name!r}: two sliders share a name: {names}.")
         if not self.styles:
             raise ValueError(f"figure {self.name!r}: give a Style for each line the frame function returns.")
+        if self.legend not in LEGEND_PLACES:
+            raise ValueError(f"figure {self.name!r}: legend must be 'right', 'below' or None, not {self.legend!r}.")
 
     def initial_params(self) -> dict[str, float | int]:
         return {c.name: c.cast(c.initial) for c in self.controls}
@@ -198,8 +278,13 @@ def checked_frame(spec: FigureSpec, params: Mapping[str, float]) -> tuple[dict[s
 
 
 # ----------------------------------------------------------------------------
-# Drawing shared by both faces
+# Drawing shared by both faces: the canvas, its legend and the note band
 # ----------------------------------------------------------------------------
+
+NOTE_BAND_INCHES = 0.3  # the band across the top of every figure where the note is written
+NOTE_FONT_POINTS = 9
+NOTE_COLOR = "#b00020"
+FONT_FAMILY = "DejaVu Sans"  # matplotlib's default font; the static face asks the browser for it too
 
 
 def _line_kwargs(style: Style) -> dict:
@@ -212,23 +297,49 @@ def _line_kwargs(style: Style) -> dict:
     )
 
 
-def _new_canvas(spec: FigureSpec) -> tuple[Figure, FigureCanvasAgg, list[Axes]]:
+def _legend(fig: Figure, spec: FigureSpec, axes: Sequence[Axes]) -> None:
+    """One legend for the whole figure, outside the axes so that it hides no
+    data: what ``setup`` labelled, then the labelled moving lines, each label
+    once."""
+    handles, seen = [], set()
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in seen:
+                seen.add(label)
+                handles.append(handle)
+    for style in spec.styles.values():
+        if style.label and style.label not in seen:
+            seen.add(style.label)
+            handles.append(Line2D([], [], label=style.label, **_line_kwargs(style)))
+    if not handles or spec.legend is None:
+        return
+    ncol = 1 if spec.legend == "right" else min(len(handles), 4)
+    fig.legend(handles=handles, loc=LEGEND_PLACES[spec.legend], ncol=ncol, fontsize=8, frameon=False)
+
+
+class _Canvas(NamedTuple):
+    fig: Figure
+    canvas: FigureCanvasAgg
+    axes: list
+    note_xy: tuple[float, float]  # where the note starts, in pixels from the top left
+
+
+def _new_canvas(spec: FigureSpec) -> _Canvas:
     fig = Figure(figsize=spec.figsize, dpi=spec.dpi, layout="constrained")
     canvas = FigureCanvasAgg(fig)
+    band = NOTE_BAND_INCHES / spec.figsize[1]
+    fig.get_layout_engine().set(rect=(0.0, 0.0, 1.0, 1.0 - band))  # keep the note band free
     axes = list(spec.setup(fig))
     for index in sorted({s.axes for s in spec.styles.values()}):
         if index >= len(axes):
             raise ValueError(f"figure {spec.name!r}: a Style refers to axes {index}, but setup made {len(axes)}.")
-        # One legend per axes: what setup labelled, then the moving lines.
-        handles, _ = axes[index].get_legend_handles_labels()
-        handles += [Line2D([], [], label=s.label, **_line_kwargs(s))
-                    for s in spec.styles.values() if s.axes == index and s.label]
-        if handles:
-            axes[index].legend(handles=handles, loc="upper right", fontsize=8, frameon=True, framealpha=0.85)
+    _legend(fig, spec, axes)
     # Freeze the layout: both faces must map data to the same pixels.
     canvas.draw()
     fig.set_layout_engine("none")
-    return fig, canvas, axes
+    _, height = canvas.get_width_height()
+    note_xy = (float(axes[0].bbox.x0), 0.5 * band * height)
+    return _Canvas(fig, canvas, axes, note_xy)
 
 
 def _png(canvas: FigureCanvasAgg, compress_level: int = 6) -> bytes:
@@ -243,27 +354,37 @@ def _png(canvas: FigureCanvasAgg, compress_level: int = 6) -> bytes:
 # ----------------------------------------------------------------------------
 
 
+class UpdateTiming(NamedTuple):
+    """What one live update cost, in seconds: the spec's frame function
+    (including its JAX work, up to NumPy arrays), and everything (frame, blit,
+    PNG)."""
+
+    frame_seconds: float
+    total_seconds: float
+
+
 class LiveFigure:
     """Sliders and an image; moving a slider calls the frame function and
     redraws only the lines over the cached background."""
 
-    def __init__(self, spec: FigureSpec, note: str):
+    def __init__(self, spec: FigureSpec):
         import ipywidgets as widgets  # imported here: the static face needs no widgets
 
         self.spec = spec
-        self.fig, self.canvas, self.axes = _new_canvas(spec)
+        self.fig, self.canvas, self.axes, note_xy = _new_canvas(spec)
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.lines = {
             name: self.axes[s.axes].plot([], [], animated=True, **_line_kwargs(s))[0] for name, s in spec.styles.items()
         }
-        self.note = self.axes[0].text(
-            0.02, 0.97, "", transform=self.axes[0].transAxes, va="top", ha="left", fontsize=9,
-            color="#b00020", animated=True, bbox=dict(boxstyle="round", fc="white", ec="#b00020", alpha=0.9),
+        _, height = self.canvas.get_width_height()
+        self.note = self.fig.text(
+            note_xy[0], height - note_xy[1], "", transform=None, va="center", ha="left",
+            fontsize=NOTE_FONT_POINTS, family=FONT_FAMILY, color=NOTE_COLOR, animated=True,
         )
         self.sliders = {c.name: _live_slider(widgets, c) for c in spec.controls}
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.widget = widgets.VBox([*self.sliders.values(), self.image])
-        self._plain = note
+        self._holding = False
         for slider in self.sliders.values():
             slider.observe(self._on_change, names="value")
         self.redraw()
@@ -273,13 +394,34 @@ class LiveFigure:
         return {c.name: c.cast(self.sliders[c.name].value) for c in self.spec.controls}
 
     def _on_change(self, _change) -> None:
-        self.redraw()
+        if not self._holding:
+            self.redraw()
 
-    def redraw(self) -> None:
+    def update(self, **params: float) -> UpdateTiming:
+        """Set some sliders, as a reader moving them would, and redraw once;
+        return what the redraw cost."""
+        for name, value in params.items():
+            if name not in self.sliders:
+                raise ValueError(f"figure {self.spec.name!r} has no slider {name!r}; its sliders: {list(self.sliders)}.")
+            control = next(c for c in self.spec.controls if c.name == name)
+            lo, hi, _ = control.live
+            if not lo <= value <= hi:
+                raise ValueError(f"figure {self.spec.name!r}: {name} = {value} is outside the slider's range [{lo:g}, {hi:g}].")
+        self._holding = True
+        try:
+            for name, value in params.items():
+                self.sliders[name].value = value
+        finally:
+            self._holding = False
+        return self.redraw()
+
+    def redraw(self) -> UpdateTiming:
+        started = time.perf_counter()
         try:
             data, note = checked_frame(self.spec, self.params)
         except FrameError as error:  # show the message on the figure, keep the sliders alive
             data, note = {}, f"cannot draw this setting: {error}"
+        framed = time.perf_counter()
         for name, line in self.lines.items():
             line.set_data(*data.get(name, ([], [])))
         self.note.set_text(note)
@@ -287,54 +429,42 @@ class LiveFigure:
         self.canvas.restore_region(self.background)
         for name, line in self.lines.items():
             self.axes[self.spec.styles[name].axes].draw_artist(line)
-        self.axes[0].draw_artist(self.note)
+        self.fig.draw_artist(self.note)
         # Fast PNG: speed matters more than bytes for an image that never leaves the kernel.
         self.image.value = _png(self.canvas, compress_level=1)
+        return UpdateTiming(framed - started, time.perf_counter() - started)
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        # A stable text twin: what nbval compares and what the HTML book shows.
-        bundle["text/plain"] = self._plain
-        bundle["text/html"] = f'<p class="nnbook-live-note">{html.escape(self._plain)}</p>'
+        bundle["text/plain"] = _plain(self.spec)  # stable: no widget model id
         return bundle
 
 
+def _plain(spec: FigureSpec) -> str:
+    sliders = ", ".join(f"{c.name} = {c.format(c.initial)}" for c in spec.controls)
+    return f"<interactive figure '{spec.name}': {sliders}>"
+
+
 def _live_slider(widgets, control: Control):
-    lo, hi = control.values[0], control.values[-1]
+    lo, hi, step = control.live
     common = dict(
         description=control.label,
-        value=control.initial,
         continuous_update=True,
-        readout_format=control.fmt if not control.integer else "d",
         style={"description_width": "initial"},
         layout=widgets.Layout(width="min(100%, 520px)"),
     )
     if control.integer:
-        common.pop("readout_format")
-        step = max(1, int(round((hi - lo) / control.live_steps)))
-        return widgets.IntSlider(min=int(lo), max=int(hi), step=step, **{**common, "value": int(control.initial)})
-    if lo == hi:
-        return widgets.FloatSlider(min=lo, max=hi, step=1.0, **common)
+        return widgets.IntSlider(min=int(lo), max=int(hi), step=int(step), value=int(control.initial), **common)
+    common.update(value=control.initial, readout_format=control.fmt)
     if control.scale == "log":
-        return widgets.FloatLogSlider(
-            base=10, min=math.log10(lo), max=math.log10(hi), step=(math.log10(hi) - math.log10(lo)) / control.live_steps,
-            **common,
-        )
-    return widgets.FloatSlider(min=lo, max=hi, step=(hi - lo) / control.live_steps, **common)
+        return widgets.FloatLogSlider(base=10, min=math.log10(lo), max=math.log10(hi), step=step, **common)
+    return widgets.FloatSlider(min=lo, max=hi, step=step, **common)
 
 
-def live_figure(spec: FigureSpec, note: str | None = None) -> LiveFigure:
-    """The live face: display the returned object in a notebook cell.
-
-    ``note`` is the text a reader without a kernel sees in its place (the HTML
-    book shows it instead of frozen controls).
-    """
-    note = note or (
-        f"Live figure '{spec.name}': its sliders run Python, so they move in Jupyter or Binder "
-        "(launch button at the top of the page). In the HTML book, use the in-page slider version."
-    )
+def live_figure(spec: FigureSpec) -> LiveFigure:
+    """The live face alone: display the returned object in a notebook cell."""
     checked_frame(spec, spec.initial_params())  # fail early, with the message, on bad input
-    return LiveFigure(spec, note)
+    return LiveFigure(spec)
 
 
 # ----------------------------------------------------------------------------
@@ -345,7 +475,7 @@ def live_figure(spec: FigureSpec, note: str | None = None) -> LiveFigure:
 def evaluate_grid(spec: FigureSpec) -> list[tuple[dict[str, float | int], dict, str]]:
     """``(params, lines, note)`` for every point of the slider grid, in
     row-major order (the last slider varies fastest)."""
-    grids = [[c.cast(v) for v in c.values] for c in spec.controls]
+    grids = [[c.cast(v) for v in c.grid] for c in spec.controls]
     out = []
     for point in itertools.product(*grids):
         params = dict(zip([c.name for c in spec.controls], point))
@@ -388,7 +518,6 @@ _STATIC_JS = """
     var frame = data.frames[index];
     lines.forEach(function (line, k) { line.setAttribute('points', frame.lines[k]); });
     note.textContent = frame.note;
-    note.parentNode.style.display = frame.note ? '' : 'none';
     root.dataset.frame = index;
   }
   inputs.forEach(function (input) { input.addEventListener('input', show); });
@@ -403,15 +532,22 @@ class StaticFigure:
     def __init__(self, spec: FigureSpec, caption: str):
         self.spec = spec
         self.caption = caption
+        self.moving = [c for c in spec.controls if not c.fixed_on_page]
+        if not self.moving:
+            raise ValueError(
+                f"figure {spec.name!r}: every control has a one-value grid, so the page would show no slider; "
+                "give at least one control a grid of two or more values."
+            )
         self.frames = evaluate_grid(spec)
-        fig, canvas, axes = _new_canvas(spec)
+        fig, canvas, axes, self.note_xy = _new_canvas(spec)
         self.axes = axes
         width, height = canvas.get_width_height()
         self.background_png = _png(canvas)
         names = list(spec.styles)
         self.data = {
-            "sizes": [len(c.values) for c in spec.controls],
-            "labels": [[c.format(v) for v in c.values] for c in spec.controls],
+            # controls the page holds fixed have one value: they change no index
+            "sizes": [len(c.grid) for c in self.moving],
+            "labels": [[c.format(v) for v in c.grid] for c in self.moving],
             "frames": [
                 {
                     "lines": [
@@ -428,7 +564,7 @@ class StaticFigure:
     def _initial_index(self) -> int:
         index = 0
         for c in self.spec.controls:
-            index = index * len(c.values) + c.values.index(c.initial)
+            index = index * len(c.grid) + c.grid.index(c.initial)
         return index
 
     def _render(self, width: int, height: int, names: list[str]) -> str:
@@ -460,31 +596,34 @@ class StaticFigure:
                 f'<polyline data-line="{esc(name)}" fill="none" stroke="{color}" stroke-width="{s.width:g}"'
                 f' stroke-linejoin="round"{dash}{marker} clip-path="url(#{uid}-clip{s.axes})" points="{first["lines"][k]}"/>'
             )
+        # The note: SVG text at the pixel where the live face writes it, same font and size.
+        note_x, note_y = self.note_xy
+        font_px = NOTE_FONT_POINTS * spec.dpi / 72
+        note = (
+            f'<text class="nnbook-note" x="{note_x:.1f}" y="{note_y:.1f}" dominant-baseline="central" '
+            f'font-family="{FONT_FAMILY}, sans-serif" font-size="{font_px:.1f}" fill="{NOTE_COLOR}">'
+            f'{esc(first["note"])}</text>'
+        )
         controls = []
-        for k, c in enumerate(spec.controls):
-            start = c.values.index(c.initial)
+        for c in self.moving:
+            start = c.grid.index(c.initial)
             controls.append(
                 f'<label class="nnbook-control" style="display:inline-flex;align-items:center;gap:0.4em;margin:0 1.5em 0.3em 0">'
                 f'<span>{esc(c.label)}</span> '
-                f'<input type="range" min="0" max="{len(c.values) - 1}" step="1" value="{start}" '
+                f'<input type="range" min="0" max="{len(c.grid) - 1}" step="1" value="{start}" '
                 f'aria-label="{esc(c.label)}" aria-valuetext="{esc(c.format(c.initial))}"> '
                 f'<output style="min-width:3.5em;font-variant-numeric:tabular-nums">{esc(c.format(c.initial))}</output></label>'
             )
         png = base64.b64encode(self.background_png).decode("ascii")
-        hidden = "" if first["note"] else "display:none;"
         data = json.dumps(self.data, separators=(",", ":")).replace("</", "<\\/")
         return (
             f'<figure class="nnbook-static" id="{uid}" style="max-width:{width}px;margin:0 auto">\n'
             f'<div class="nnbook-controls">{"".join(controls)}</div>\n'
-            f'<div style="position:relative">'
             f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{esc(spec.alt)}" '
             f'style="display:block;background:white">'
             f'<title>{esc(spec.alt)}</title><defs>{"".join(marker_defs)}</defs>'
             f'<image href="data:image/png;base64,{png}" x="0" y="0" width="{width}" height="{height}"/>'
-            f'{"".join(polylines)}</svg>'
-            f'<div class="nnbook-note-box" style="{hidden}position:absolute;left:12%;top:6%;background:white;'
-            f'color:#b00020;border:1px solid #b00020;border-radius:4px;padding:1px 6px;font-size:0.85em">'
-            f'<span class="nnbook-note">{esc(first["note"])}</span></div></div>\n'
+            f'{"".join(polylines)}{note}</svg>\n'
             f"<figcaption>{esc(self.caption)}</figcaption>\n"
             f'<script type="application/json">{data}</script>\n'
             f"<script>{_STATIC_JS % {'id': json.dumps(uid)}}</script>\n"
@@ -495,14 +634,57 @@ class StaticFigure:
         return self.html
 
     def __repr__(self) -> str:
-        sizes = " x ".join(str(len(c.values)) for c in self.spec.controls)
+        sizes = " x ".join(str(len(c.grid)) for c in self.moving)
         return f"<static slider figure '{self.spec.name}': {sizes} settings, {len(self.html) / 1e3:.0f} kB; works in the HTML book>"
 
 
-def static_figure(spec: FigureSpec, caption: str | None = None) -> StaticFigure:
-    """The static face: display the returned object in a notebook cell."""
-    caption = caption or (
-        "Move the slider: this copy of the figure was computed for every slider position when the book "
-        "was built, so it works in the page with no Python running."
-    )
-    return StaticFigure(spec, caption)
+DEFAULT_CAPTION = "Computed for every slider position when the book was built: it works in the page with no Python running."
+
+
+def static_figure(spec: FigureSpec, caption: str | None = None, budget: int = STATIC_FIGURE_BYTES) -> StaticFigure:
+    """The static face alone: display the returned object in a notebook cell.
+
+    Raises ValueError if its HTML is over ``budget`` bytes (the page weight
+    budget of one figure, :mod:`nnbook.budgets`)."""
+    figure = StaticFigure(spec, caption or DEFAULT_CAPTION)
+    size = len(figure.html.encode("utf-8"))
+    if size > budget:
+        sizes = " x ".join(f"{len(c.grid)} {c.name}" for c in figure.moving)
+        raise ValueError(
+            f"figure {spec.name!r}: its in-page slider weighs {size / 1e3:.0f} kB, over the budget of "
+            f"{budget / 1e3:.0f} kB per figure (nnbook.budgets.STATIC_FIGURE_BYTES). Its grid has {sizes} "
+            f"= {len(figure.frames)} frames: use fewer grid values, or fewer points per line."
+        )
+    return figure
+
+
+# ----------------------------------------------------------------------------
+# Both faces in one cell
+# ----------------------------------------------------------------------------
+
+
+class InteractiveFigure:
+    """Both faces of one spec in one output: the live widget for Jupyter and
+    Binder, the static slider for the HTML book, and a stable text line."""
+
+    def __init__(self, live: LiveFigure, static: StaticFigure):
+        self.spec = live.spec
+        self.live = live
+        self.static = static
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.live.widget._repr_mimebundle_(**kwargs) or {}
+        bundle["text/html"] = self.static.html
+        bundle["text/plain"] = _plain(self.spec)
+        return bundle
+
+
+def interactive_figure(spec: FigureSpec, caption: str | None = None) -> InteractiveFigure:
+    """The figure of one spec with both faces, to display in ONE cell.
+
+    Its output holds the widget view (``application/vnd.jupyter.widget-view+json``,
+    what JupyterLab shows), the static slider (``text/html``, what the book
+    shows: ``nb_mime_priority_overrides`` in _config.yml drops the widget view
+    there) and a stable ``text/plain``; nbval compares the last two."""
+    static = static_figure(spec, caption)
+    return InteractiveFigure(live_figure(spec), static)
