@@ -22,3 +22,79 @@ def float64_and_no_warnings():
     with jax.enable_x64(True), warnings.catch_warnings():
         warnings.simplefilter("error")
         yield
+
+
+# --- Helpers shared by the figure tests (test_*_figures.py, test_sliders.py) -----------------
+# Imported by name (``from conftest import ...``): pytest puts nbtests/ on sys.path.
+
+
+def live_lines(live) -> dict:
+    """The data of every line a live figure shows now, as copies."""
+    return {name: (line.get_xdata().copy(), line.get_ydata().copy()) for name, line in live.lines.items()}
+
+
+def static_data(spec):
+    """The static face of ``spec`` and the JSON its page script reads."""
+    import json
+
+    from bs4 import BeautifulSoup
+
+    from nnbook.sliders import static_figure
+
+    fig = static_figure(spec)
+    soup = BeautifulSoup(fig.html, "html.parser")
+    return fig, json.loads(soup.find("script", type="application/json").string)
+
+
+def check_extremes_draw(live) -> None:
+    """Every slider at both ends of its live range, one after the other: no
+    "cannot draw" note, every drawn number finite (a warning fails the test
+    under ``float64_and_no_warnings``)."""
+    import numpy as np
+
+    for control in live.spec.controls:
+        lo, hi, _ = control.live
+        for value in (lo, hi):
+            live.update(**{control.name: value})
+            assert "cannot draw" not in live.note.get_text(), (control.name, value, live.note.get_text())
+            for line in live.lines.values():
+                assert np.all(np.isfinite(line.get_xydata())), (control.name, value)
+        live.update(**{control.name: control.initial})
+
+
+def check_faces_start_at_initial(spec) -> None:
+    """Both faces of ``spec``, shown by one ``interactive_figure``, start at the
+    spec's initial values exactly, and show the frame of those values."""
+    import numpy as np
+    from bs4 import BeautifulSoup
+
+    from nnbook.sliders import checked_frame, interactive_figure
+
+    figure = interactive_figure(spec)
+    live, static = figure.live, figure.static
+    initial = spec.initial_params()
+    # the live face: every slider's value is the initial value, bit for bit
+    assert {name: slider.value for name, slider in live.sliders.items()} == initial
+    expected, note = checked_frame(spec, initial)
+    for name, line in live.lines.items():
+        want = expected.get(name, (np.empty(0), np.empty(0)))
+        np.testing.assert_array_equal(line.get_xdata(), want[0])
+        np.testing.assert_array_equal(line.get_ydata(), want[1])
+    assert live.note.get_text() == note
+    # the static face: each range input starts at the grid index of the initial value...
+    soup = BeautifulSoup(static.html, "html.parser")
+    inputs = soup.find_all("input", type="range")
+    moving = [c for c in spec.controls if len(c.grid) > 1]
+    assert [c.grid[int(i["value"])] for c, i in zip(moving, inputs, strict=True)] == [c.initial for c in moving]
+    # ...the markup already draws that frame, and the frame is the frame function's at the initial values
+    (params, lines, static_note), = [f for f in static.frames if f[0] == initial]
+    assert static_note == note
+    for name in spec.styles:
+        got = lines.get(name, (np.empty(0), np.empty(0)))
+        want = expected.get(name, (np.empty(0), np.empty(0)))
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    index = static._initial_index()
+    polylines = soup.find_all("polyline")
+    assert [p["points"] for p in polylines] == static.data["frames"][index]["lines"]
+    assert soup.find("text", class_="nnbook-note").get_text() == note

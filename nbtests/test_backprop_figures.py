@@ -3,18 +3,17 @@ decision-boundary tracing, the nested-width training runs (and the claims the
 chapter makes about them), and both faces of the interactive figure, driven
 headlessly."""
 
-import json
-
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from bs4 import BeautifulSoup
+from chapter_code import run_chapter
+from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 
 from nnbook import backprop_figures as figs
 from nnbook.autodiff import Value
-from nnbook.mlp import at_step, loss, moons, train
-from nnbook.sliders import live_figure, static_figure
+from nnbook.mlp import CURVE_STEPS, MAX_WIDTH, WIDTH_LEARNING_RATE, at_step, loss, train, width_params
+from nnbook.sliders import live_figure
 
 
 # 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
@@ -22,17 +21,33 @@ pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
 @pytest.fixture(scope="module")
-def runs():
-    # the chapter's data and keys: key(5) split into train, test, init, linear
+def chapter():
+    """The chapter's own code, run: its data, keys, runs and linear model."""
     with jax.enable_x64(True):
-        k_train, k_test, k_init, _ = jax.random.split(jax.random.key(5), 4)
-        X, y = moons(k_train, 200, noise=0.2)
-        X_test, y_test = moons(k_test, 1000, noise=0.2)
-        return figs.WidthRuns(X, y, X_test, y_test, k_init, linear_accuracy=0.87)
+        return run_chapter("05_backpropagation.ipynb")
+
+
+@pytest.fixture(scope="module")
+def runs(chapter):
+    return chapter["runs"]
+
+
+@pytest.fixture(scope="module")
+def spec(chapter):
+    with jax.enable_x64(True):
+        return figs.boundary_spec(chapter["runs"], chapter["linear_accuracy"])
 
 
 def curve_at(runs, which, width, step):
-    return float(runs.curves[which][width - 1, list(figs.CURVE_STEPS).index(step)])
+    return float(runs.curves[which][width - 1, list(CURVE_STEPS).index(step)])
+
+
+def accuracy_by_hand(params, X, labels):
+    """Test accuracy of a tanh network, written out in NumPy (no nnbook code)."""
+    (l1, l2) = [{k: np.asarray(v) for k, v in layer.items()} for layer in params]
+    hidden = np.tanh(np.asarray(X) @ l1["W"].T + l1["b"])
+    logits = hidden @ l2["W"].T + l2["b"]
+    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))
 
 
 # --- the computation graph ------------------------------------------------------------------
@@ -74,7 +89,7 @@ def test_boundary_lines_trace_a_known_circle_and_two_pieces():
 def test_switched_off_units_stay_zero_and_the_padded_run_is_the_narrow_run(runs):
     init = runs.init
     for width in (1, 3, 8):
-        narrow = runs.params(width, 0)
+        narrow = width_params(runs, width, 0)
         np.testing.assert_array_equal(narrow[0]["W"], init[0]["W"][:width])
         np.testing.assert_allclose(narrow[1]["W"], init[1]["W"][:, :width] * np.sqrt(16 / width), rtol=1e-15)
         full = jax.tree.map(lambda h: h[width - 1], runs.history)
@@ -83,15 +98,16 @@ def test_switched_off_units_stay_zero_and_the_padded_run_is_the_narrow_run(runs)
         assert not np.any(np.asarray(full[1]["W"][:, :, width:]))
         # the narrow network trained on its own follows the padded run (to rounding,
         # which the plateau of widths 3-5 amplifies later: compare the first 100 steps)
-        alone = train(narrow, runs.X, runs.labels, figs.LEARNING_RATE, 100)
+        alone = train(narrow, runs.X, runs.labels, WIDTH_LEARNING_RATE, 100)
         for k in (1, 10, 100):
-            for got, want in zip(jax.tree.leaves(runs.params(width, k)), jax.tree.leaves(at_step(alone, k))):
+            for got, want in zip(jax.tree.leaves(width_params(runs, width, k)), jax.tree.leaves(at_step(alone, k))):
                 np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 
 def test_one_hidden_unit_draws_a_straight_boundary(runs):
+    frame = figs.boundary_frame(runs)
     for step in (10, 200, 2000):
-        (piece,) = [v for k, v in runs.frame(step, 1).lines.items() if k.startswith("boundary")]
+        (piece,) = [v for k, v in frame(step, 1).lines.items() if k.startswith("boundary")]
         points = np.column_stack(piece)
         centred = points - points.mean(axis=0)
         residual = np.linalg.svd(centred, compute_uv=False)[1] / np.sqrt(len(points))
@@ -106,13 +122,13 @@ def test_widths_one_and_two_stay_linear_three_to_five_plateau_six_and_more_learn
         assert curve_at(runs, 2, width, 2000) > 0.95  # then found the bend
         # the plateau: the training loss barely moves between steps 200 and 600
         assert curve_at(runs, 0, width, 600) == pytest.approx(curve_at(runs, 0, width, 200), rel=0.03)
-    for width in range(6, figs.MAX_WIDTH + 1):
+    for width in range(6, MAX_WIDTH + 1):
         assert curve_at(runs, 2, width, 200) > 0.95
 
 
 def test_late_training_loss_falls_test_loss_turns_up_accuracy_barely_moves(runs):
     train_loss, test_loss, test_accuracy = runs.curves
-    for width in range(6, figs.MAX_WIDTH + 1):
+    for width in range(6, MAX_WIDTH + 1):
         i = width - 1
         assert np.all(np.diff(train_loss[i]) < 0)
         assert test_loss[i, -1] > 1.1 * test_loss[i].min()
@@ -122,55 +138,49 @@ def test_late_training_loss_falls_test_loss_turns_up_accuracy_barely_moves(runs)
 # --- the interactive figure, both faces ------------------------------------------------------
 
 
-def lines(live):
-    return {name: (line.get_xdata().copy(), line.get_ydata().copy()) for name, line in live.lines.items()}
+def test_both_faces_start_at_the_initial_values(spec):
+    assert spec.initial_params() == {"step": 2000, "width": 8}
+    check_faces_start_at_initial(spec)
 
 
-def test_live_sliders_change_the_boundary_and_the_curves(runs):
-    live = live_figure(figs.boundary_spec(runs, live=True))
-    assert live.params == {"step": 2000, "width": 8}
-    start = lines(live)
+def test_live_sliders_change_the_boundary_and_the_curves(spec, runs):
+    live = live_figure(spec)
+    start = live_lines(live)
     assert start["train_loss"][0][-1] == 2000
-    live.sliders["step"].value = 100
-    early = lines(live)
+    live.update(step=100)
+    early = live_lines(live)
     assert early["train_loss"][0][-1] == 100 and len(early["train_loss"][0]) < len(start["train_loss"][0])
     assert not np.array_equal(early["boundary"][0], start["boundary"][0])
     # the value drawn at the current step is the loss of the parameters after that step
-    assert early["train_loss"][1][-1] == pytest.approx(float(loss(runs.params(8, 100), runs.X, runs.labels)), rel=1e-12)
-    live.sliders["width"].value = 1
-    assert not np.array_equal(lines(live)["boundary"][0], early["boundary"][0])
+    assert early["train_loss"][1][-1] == pytest.approx(float(loss(width_params(runs, 8, 100), runs.X, runs.labels)), rel=1e-12)
+    live.update(width=1)
+    assert not np.array_equal(live_lines(live)["boundary"][0], early["boundary"][0])
 
 
-def test_live_extremes_draw_without_warnings_or_errors(runs):
-    live = live_figure(figs.boundary_spec(runs, live=True))
-    for name, slider in live.sliders.items():
-        for value in (slider.min, slider.max):
-            slider.value = value
-            assert "cannot draw" not in live.note.get_text()
-            assert len(live.lines["boundary"].get_xdata()) > 1
-            for line in live.lines.values():
-                assert np.all(np.isfinite(line.get_xydata()))
+def test_live_extremes_draw_without_warnings_or_errors(spec):
+    live = live_figure(spec)
+    check_extremes_draw(live)
+    for step, width in ((0, 1), (0, MAX_WIDTH), (2000, 1), (2000, MAX_WIDTH)):
+        live.update(step=step, width=width)
+        assert len(live.lines["boundary"].get_xdata()) > 1
 
 
 def test_frame_rejects_settings_outside_the_runs(runs):
+    frame = figs.boundary_frame(runs)
     with pytest.raises(ValueError, match="width must be in 1..16"):
-        runs.frame(100, 17)
+        frame(100, 17)
     with pytest.raises(ValueError, match="step in 0..2000"):
-        runs.frame(2001, 4)
+        frame(2001, 4)
 
 
-def test_static_face_covers_the_grid_and_stays_light(runs):
-    fig = static_figure(figs.boundary_spec(runs))
-    soup = BeautifulSoup(fig.html, "html.parser")
-    data = json.loads(soup.find("script", type="application/json").string)
+def test_static_face_covers_the_grid(spec, runs):
+    fig, data = static_data(spec)
     assert data["sizes"] == [len(figs.STATIC_STEPS), len(figs.STATIC_WIDTHS)]
-    assert len(fig.html) < 300_000
-    names = list(figs.boundary_spec(runs).styles)
     for params, frame_lines, note in fig.frames:
         assert "boundary" in frame_lines, params  # every setting shows a boundary
         assert not note.startswith("cannot")
-    # the static frames are the live frames: same function
-    params, frame_lines, _ = fig.frames[-1]
-    np.testing.assert_allclose(frame_lines["test_accuracy"][1][-1],
-                               100 * curve_at(runs, 2, params["width"], params["step"]), rtol=1e-12)
-    assert len(soup.find_all("polyline")) == len(names)
+    # the accuracy drawn is the test accuracy of the network at that step, computed by hand
+    for params, frame_lines, _ in fig.frames[-3:]:
+        width, step = params["width"], params["step"]
+        want = accuracy_by_hand(width_params(runs, width, step), runs.X_test, runs.labels_test)
+        assert frame_lines["test_accuracy"][1][-1] == pytest.approx(100 * want, abs=1e-9)

@@ -6,9 +6,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnbook import descent_figures as figs
 from nnbook.calculus import central_difference
 from nnbook.optim import (
+    QUADRATIC_CURVATURES,
+    ROSENBROCK_MINIMUM,
+    ROSENBROCK_START,
+    SGD_MAX_BATCH,
+    SGD_START,
     condition_number,
     divergence,
     divergence_threshold,
@@ -20,9 +24,11 @@ from nnbook.optim import (
     momentum_descent,
     quadratic,
     quadratic_1d_iterates,
+    quadratic_loss,
     regime_1d,
     rosenbrock,
     rosenbrock_gradient_by_hand,
+    sgd_problem,
     steps_to_reach,
     tuned_momentum,
     tuned_plain,
@@ -36,7 +42,7 @@ def float64():
         yield
 
 
-MU, L = figs.QUADRATIC_CURVATURES
+MU, L = QUADRATIC_CURVATURES
 START = (-4.0, 1.5)
 
 
@@ -68,7 +74,7 @@ def test_one_dimensional_iterates_follow_the_closed_form():
 
 
 def test_each_coordinate_of_a_diagonal_quadratic_is_its_own_1d_problem():
-    run = gradient_descent(figs.quadratic_loss, jnp.array(START), 0.15, 40)
+    run = gradient_descent(quadratic_loss, jnp.array(START), 0.15, 40)
     k = np.arange(41)
     np.testing.assert_allclose(run[:, 0], START[0] * (1 - 0.15 * MU) ** k, rtol=1e-12)
     np.testing.assert_allclose(run[:, 1], START[1] * (1 - 0.15 * L) ** k, rtol=1e-12, atol=1e-300)
@@ -144,8 +150,8 @@ def runs_at_tuned_settings():
     eta_m, beta_m, _ = tuned_momentum(MU, L)
     start = jnp.array(START)
     return (
-        momentum_descent(figs.quadratic_loss, start, eta_p, 0.0, 200),
-        momentum_descent(figs.quadratic_loss, start, eta_m, beta_m, 200),
+        momentum_descent(quadratic_loss, start, eta_p, 0.0, 200),
+        momentum_descent(quadratic_loss, start, eta_m, beta_m, 200),
     )
 
 
@@ -170,7 +176,7 @@ def test_momentum_reaches_the_minimum_in_fewer_steps():
 
 
 def test_rosenbrock_momentum_claims():
-    start, minimum = jnp.array(figs.ROSENBROCK_START), jnp.array(figs.ROSENBROCK_MINIMUM)
+    start, minimum = jnp.array(ROSENBROCK_START), jnp.array(ROSENBROCK_MINIMUM)
     plain = momentum_descent(rosenbrock, start, 0.002, 0.0, 250)
     heavy = momentum_descent(rosenbrock, start, 0.002, 0.9, 250)
     assert not divergence(plain, minimum).diverged and not divergence(heavy, minimum).diverged
@@ -186,19 +192,19 @@ def chapter_sweep():
     etas = jnp.linspace(0.01, 0.6, 40)
     betas = jnp.linspace(0.0, 0.95, 20)
     start = jnp.array(START)
-    return etas, betas, start, final_loss_grid(figs.quadratic_loss, start, etas, betas, 30)
+    return etas, betas, start, final_loss_grid(quadratic_loss, start, etas, betas, 30)
 
 
 def test_sweep_equals_one_run_per_setting():
     etas, betas, start, final = chapter_sweep()
     for i, j in [(0, 0), (7, 3), (20, 10), (39, 19)]:
-        single = figs.quadratic_loss(momentum_descent(figs.quadratic_loss, start, etas[i], betas[j], 30)[-1])
+        single = quadratic_loss(momentum_descent(quadratic_loss, start, etas[i], betas[j], 30)[-1])
         np.testing.assert_allclose(final[i, j], single, rtol=1e-12)
 
 
 def test_sweep_limit_is_at_most_two_grid_steps_below_two_times_one_plus_beta_over_L():
     etas, betas, start, final = chapter_sweep()
-    converged = np.asarray(jnp.isfinite(final) & (final < figs.quadratic_loss(start)))
+    converged = np.asarray(jnp.isfinite(final) & (final < quadratic_loss(start)))
     step = float(etas[1] - etas[0])
     for j, beta in enumerate(np.asarray(betas)):
         if not converged[:, j].any():
@@ -213,7 +219,7 @@ def test_sweep_limit_is_at_most_two_grid_steps_below_two_times_one_plus_beta_ove
 
 def test_sweep_best_cell_is_one_grid_cell_from_polyak():
     etas, betas, start, final = chapter_sweep()
-    converged = jnp.isfinite(final) & (final < figs.quadratic_loss(start))
+    converged = jnp.isfinite(final) & (final < quadratic_loss(start))
     masked = np.where(np.asarray(converged), np.asarray(final), np.inf)
     i, j = np.unravel_index(np.argmin(masked), masked.shape)
     eta_m, beta_m, _ = tuned_momentum(MU, L)
@@ -226,8 +232,8 @@ def test_sweep_best_cell_is_one_grid_cell_from_polyak():
 
 
 def test_least_squares_solution_zeroes_the_gradient():
-    problem = figs.SGDProblem(jax.random.key(0))
-    X, y = problem.data.X, problem.data.y
+    problem = sgd_problem(jax.random.key(0))
+    X, y = problem.X, problem.y
     g = jax.grad(mean_squared_error)(problem.w_star, X, y)
     assert float(jnp.max(jnp.abs(g))) < 1e-12
     assert condition_number(X.T @ X / len(X)) == pytest.approx(1.45 / 0.55, rel=0.01)
@@ -253,13 +259,13 @@ def test_sgd_batch_gradient_uses_exactly_b_examples():
 def chapter_sgd_measurements():
     """The chapter's table: 16 seeds, batch sizes 1..256, eta = 0.1, 512 steps."""
     key = jax.random.key(2026)
-    problem = figs.SGDProblem(jax.random.fold_in(key, 7))
-    X, y = problem.data.X, problem.data.y
+    problem = sgd_problem(jax.random.fold_in(key, 7))
+    X, y = problem.X, problem.y
     seeds = jax.random.split(jax.random.fold_in(key, 8), 16)
     sizes = [1, 4, 16, 64, 256]
-    w0 = jnp.array(figs.SGD_START)
+    w0 = jnp.array(SGD_START)
     runs = jax.vmap(
-        lambda b: jax.vmap(lambda s: minibatch_sgd(s, X, y, w0, 0.1, b, 512, figs.SGD_MAX_BATCH))(seeds)
+        lambda b: jax.vmap(lambda s: minibatch_sgd(s, X, y, w0, 0.1, b, 512, SGD_MAX_BATCH))(seeds)
     )(jnp.array(sizes))
     excess = jax.vmap(jax.vmap(jax.vmap(problem.loss)))(runs) - problem.best_loss
     spread = {b: float(jnp.mean(jnp.linalg.norm(runs[i, :, 70:101] - problem.w_star, axis=-1))) for i, b in enumerate(sizes)}

@@ -1,14 +1,27 @@
 """The two faces of an interactive figure (nnbook.sliders), driven headlessly."""
 
-import json
+import math
 import re
+import time
 import warnings
 
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
+from conftest import check_faces_start_at_initial, static_data
 
-from nnbook.sliders import Control, FigureSpec, Frame, FrameError, Style, live_figure, static_figure
+from nnbook.budgets import STATIC_FIGURE_BYTES
+from nnbook.sliders import (
+    Control,
+    FigureSpec,
+    Frame,
+    FrameError,
+    Style,
+    UpdateTiming,
+    interactive_figure,
+    live_figure,
+    static_figure,
+)
 
 
 def parabola_frame(a, shift):
@@ -24,11 +37,14 @@ def setup(fig):
     return [ax]
 
 
-def make_spec(frame=parabola_frame, a_values=(0.0, 0.5, 1.0, 1.5, 2.0), shift_values=(-0.5, 0.0, 0.5)):
+def make_spec(frame=parabola_frame, a_grid=(0.0, 0.5, 1.0, 1.5, 2.0), shift_grid=(-0.5, 0.0, 0.5)):
     return FigureSpec(
         name="parabola",
         frame=frame,
-        controls=[Control("a", "curvature a", a_values, initial=1.0), Control("shift", "shift", shift_values, initial=0.0)],
+        controls=[
+            Control("a", "curvature a", 1.0, live=(0.0, 2.0, 0.05), grid=a_grid),
+            Control("shift", "shift", 0.0, live=(-0.5, 0.5, 0.05), grid=shift_grid),
+        ],
         styles={"curve": Style(label="a x² + shift"), "vertex": Style(color="C1", marker=True)},
         setup=setup,
         alt="A parabola whose curvature and height follow two sliders.",
@@ -39,7 +55,7 @@ def make_spec(frame=parabola_frame, a_values=(0.0, 0.5, 1.0, 1.5, 2.0), shift_va
 
 
 @pytest.mark.parametrize(
-    "values, message",
+    "grid, message",
     [
         ([], "empty"),
         ([0.0, 2.0, 1.0], "strictly increasing"),
@@ -48,19 +64,75 @@ def make_spec(frame=parabola_frame, a_values=(0.0, 0.5, 1.0, 1.5, 2.0), shift_va
         ([0.0, float("inf")], "NaN or infinite"),
     ],
 )
-def test_bad_grids_are_rejected_with_a_clear_message(values, message):
+def test_bad_grids_are_rejected_with_a_clear_message(grid, message):
     with pytest.raises(ValueError, match=message):
-        Control("a", "a", values)
+        Control("a", "a", 0.0, live=(0.0, 1.0, 0.5), grid=grid)
 
 
 def test_initial_value_must_be_on_the_grid():
     with pytest.raises(ValueError, match="not on the grid"):
-        Control("a", "a", [0.0, 1.0], initial=0.5)
+        Control("a", "a", 0.5, live=(0.0, 1.0, 0.5), grid=[0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "initial, live, scale, message",
+    [
+        # the issue's example: -4 on a slider -4.5, -4.41, ... would show -3.96
+        (-4.0, (-4.5, 4.5, 0.09), "linear", r"not on the live slider's steps .*k = 5\.556"),
+        (60, (1, 201, 2), "linear", "not on the live slider's steps"),  # 1, 3, ..., 59, 61
+        (0.2, (0.001, 1.0, 0.05), "log", "not on the live slider's steps .*in log10"),
+        (1.0, (0.0, 1.0, 0.3), "linear", "hi = 1 is not a whole number of steps"),
+        (3.0, (0.0, 2.0, 0.5), "linear", "outside the live range"),
+        (1.0, (1.0, 1.0, 0.5), "linear", "lo < hi"),
+        (1.0, (0.0, 2.0, 0.0), "linear", "step > 0"),
+        (1.0, (0.0, 2.0), "linear", "three numbers"),
+    ],
+)
+def test_initial_value_must_lie_exactly_on_the_live_slider(initial, live, scale, message):
+    with pytest.raises(ValueError, match=message):
+        Control("a", "a", initial, live=live, grid=[initial], scale=scale)
 
 
 def test_log_slider_needs_positive_values():
     with pytest.raises(ValueError, match="positive"):
-        Control("lr", "lr", [0.0, 0.1], scale="log")
+        Control("lr", "lr", 0.1, live=(0.01, 1.0, 0.5), grid=[0.0, 0.1], scale="log")
+    with pytest.raises(ValueError, match="positive"):
+        Control("lr", "lr", 0.1, live=(0.0, 1.0, 0.5), grid=[0.1], scale="log")
+
+
+def test_integer_slider_needs_whole_numbers():
+    with pytest.raises(ValueError, match="whole-number lo, hi and step"):
+        Control("n", "n", 2, live=(0, 10, 0.5), grid=[2], integer=True)
+
+
+@pytest.mark.parametrize(
+    "initial, live, scale, integer, positions",
+    [
+        (-4.0, (-4.5, 4.5, 0.1), "linear", False, 91),
+        (60, (1, 200, 1), "linear", True, 200),
+        (0.2, (0.002, 0.2 * 10**0.4, 0.02), "log", False, 121),
+        (2.0, (0.0, 50.0, 0.125), "linear", False, 401),
+    ],
+)
+def test_the_live_slider_is_the_declared_lattice_and_starts_at_the_initial_value(initial, live, scale, integer, positions):
+    import ipywidgets
+
+    control = Control("x", "x", initial, live=live, grid=[initial], scale=scale, integer=integer)
+    assert control.live_positions == positions
+    spec = make_spec()
+    spec = FigureSpec("one", lambda x: parabola_frame(1.0, 0.0), [control], spec.styles, setup, alt="x")
+    slider = live_figure(spec).sliders["x"]
+    assert slider.value == initial  # exactly: no snapping
+    lo, hi, step = live
+    if scale == "log":
+        assert isinstance(slider, ipywidgets.FloatLogSlider)
+        assert (slider.min, slider.max, slider.step) == (math.log10(lo), math.log10(hi), step)
+        k = (math.log10(slider.value) - slider.min) / slider.step
+    else:
+        assert (slider.min, slider.max, slider.step) == (lo, hi, step)
+        assert isinstance(slider, ipywidgets.IntSlider if integer else ipywidgets.FloatSlider)
+        k = (slider.value - slider.min) / slider.step
+    assert abs(k - round(k)) < 1e-9  # the front end keeps the value: it is a step of the slider
 
 
 # --- The live face ----------------------------------------------------------------------------
@@ -92,8 +164,76 @@ def test_live_image_is_a_png_of_the_figure():
 def test_live_face_has_a_stable_text_twin():
     bundle = live_figure(make_spec())._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert "Binder" in bundle["text/plain"]
+    assert bundle["text/plain"] == "<interactive figure 'parabola': a = 1, shift = 0>"
     assert re.search(r"[0-9a-f]{32}", bundle["text/plain"]) is None  # no model id in compared text
+
+
+def test_update_sets_the_sliders_and_redraws_once():
+    calls = []
+
+    def counting_frame(a, shift):
+        calls.append((a, shift))
+        return parabola_frame(a, shift)
+
+    live = live_figure(make_spec(frame=counting_frame))
+    calls.clear()
+    started = time.perf_counter()
+    timing = live.update(a=2.0, shift=0.5)
+    elapsed = time.perf_counter() - started
+    assert calls == [(2.0, 0.5)]  # one frame for two sliders, at the new values
+    assert isinstance(timing, UpdateTiming)
+    assert 0 < timing.frame_seconds <= timing.total_seconds <= elapsed
+    assert (live.sliders["a"].value, live.sliders["shift"].value) == (2.0, 0.5)
+    np.testing.assert_allclose(live.lines["curve"].get_ydata(), parabola_frame(2.0, 0.5).lines["curve"][1])
+    with pytest.raises(ValueError, match="no slider 'b'"):
+        live.update(b=1.0)
+    with pytest.raises(ValueError, match=r"outside the slider's range \[0, 2\]"):
+        live.update(a=3.0)
+    # a reader's move still redraws once per change
+    calls.clear()
+    live.sliders["a"].value = 0.5
+    assert calls == [(0.5, 0.5)]
+
+
+# --- Both faces in one cell -------------------------------------------------------------------
+
+
+def test_one_output_carries_both_faces():
+    figure = interactive_figure(make_spec())
+    bundle = figure._repr_mimebundle_()
+    assert set(bundle) == {"application/vnd.jupyter.widget-view+json", "text/html", "text/plain"}
+    # the widget view is the live face's widget (what JupyterLab renders)...
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == figure.live.widget.model_id
+    # ...the HTML is the static face (what the book renders), and the text is stable
+    assert bundle["text/html"] == figure.static.html
+    assert 'class="nnbook-static"' in bundle["text/html"]
+    assert bundle["text/plain"] == "<interactive figure 'parabola': a = 1, shift = 0>"
+    assert "Binder" not in bundle["text/html"] and "nnbook-live-note" not in bundle["text/html"]
+
+
+def test_both_faces_start_at_the_initial_values():
+    check_faces_start_at_initial(make_spec())
+
+
+def test_the_note_is_at_the_same_pixel_on_both_faces():
+    spec = make_spec(frame=lambda a, shift: Frame(parabola_frame(a, shift).lines, note="a note"))
+    figure = interactive_figure(spec)
+    live, static = figure.live, figure.static
+    _, height = live.canvas.get_width_height()
+    x, y = live.note.get_position()  # pixels from the bottom left (transform=None)
+    soup = BeautifulSoup(static.html, "html.parser")
+    text = soup.find("text", class_="nnbook-note")
+    assert float(text["x"]) == pytest.approx(x, abs=0.05) and float(text["y"]) == pytest.approx(height - y, abs=0.05)
+    assert text.get_text() == live.note.get_text() == "a note"
+    # above the axes, in the band kept free for it
+    assert height - y < height - live.axes[0].bbox.y1
+
+
+def test_one_figure_legend_outside_the_axes_with_every_label_once():
+    live = live_figure(make_spec())
+    assert all(ax.get_legend() is None for ax in live.axes)
+    (legend,) = live.fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["a x² + shift"]
 
 
 def test_live_face_rejects_a_nan_frame_at_construction():
@@ -137,9 +277,7 @@ def test_unknown_line_names_are_reported():
 
 
 def parse_static(fig):
-    soup = BeautifulSoup(fig.html, "html.parser")
-    data = json.loads(soup.find("script", type="application/json").string)
-    return soup, data
+    return BeautifulSoup(fig.html, "html.parser"), static_data(fig.spec)[1]
 
 
 def test_static_face_holds_every_grid_point():
@@ -157,9 +295,29 @@ def test_static_face_holds_every_grid_point():
     assert polyline["points"] == data["frames"][2 * 3 + 1]["lines"][0]
     # every grid point was evaluated by the frame function, in row-major order
     params = [p for p, _, _ in fig.frames]
-    assert params == [{"a": a, "shift": s} for a in spec.controls[0].values for s in spec.controls[1].values]
+    assert params == [{"a": a, "shift": s} for a in spec.controls[0].grid for s in spec.controls[1].grid]
     notes = [f["note"] for f in data["frames"]]
-    assert notes == ["steep" if a > 1.5 else "" for a in spec.controls[0].values for _ in range(3)]
+    assert notes == ["steep" if a > 1.5 else "" for a in spec.controls[0].grid for _ in range(3)]
+
+
+def test_a_one_value_grid_is_held_fixed_on_the_page():
+    fig = static_figure(make_spec(shift_grid=(0.0,)))
+    soup, data = parse_static(fig)
+    assert data["sizes"] == [5] and len(data["frames"]) == 5
+    assert [i["aria-label"] for i in soup.find_all("input", type="range")] == ["curvature a"]
+    assert [p["shift"] for p, _, _ in fig.frames] == [0.0] * 5
+    with pytest.raises(ValueError, match="no slider"):
+        static_figure(make_spec(a_grid=(1.0,), shift_grid=(0.0,)))
+
+
+def test_the_page_budget_is_checked_with_a_clear_error():
+    fig = static_figure(make_spec())
+    size = len(fig.html.encode())
+    assert size < STATIC_FIGURE_BYTES
+    with pytest.raises(ValueError, match=r"weighs \d+ kB, over the budget of 1 kB per figure.*5 a x 3 shift = 15 frames"):
+        static_figure(make_spec(), budget=1_000)
+    with pytest.raises(ValueError, match="over the budget"):
+        interactive_figure(make_spec(a_grid=tuple(np.linspace(0, 2, 101)), shift_grid=tuple(np.linspace(-0.5, 0.5, 41))))
 
 
 def test_static_points_are_matplotlib_pixel_coordinates():
