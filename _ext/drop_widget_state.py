@@ -1,7 +1,8 @@
 """Sphinx extension: keep the notebooks' ipywidgets state out of the HTML pages.
 
-The book shows a live widget's text twin in the HTML pages, never the frozen
-widget (see `nb_mime_priority_overrides` in _config.yml), so the widget state
+The book shows an interactive figure's static face (its text/html) in the HTML
+pages, never the frozen widget (see `nb_mime_priority_overrides` in
+_config.yml), so the widget state
 that myst-nb embeds for the HTML widget manager is dead weight: about 100 kB
 per live figure (each state holds its first PNG). The notebooks keep their
 state for Jupyter users; only the pages drop it.

@@ -64,12 +64,20 @@ def test_every_static_slider_in_a_page_is_complete(pages, name):
         assert figure.find("svg")["aria-label"], "a static figure needs alt text"
 
 
-def test_chapter_zero_has_both_faces(pages):
-    page = pages["chapters/00_how_to_use"]
-    assert page.select("figure.nnbook-static"), "the in-page slider is missing"
-    # the live widget is replaced by its text twin, which says where it runs
-    notes = page.select(".nnbook-live-note")
-    assert notes and "Binder" in notes[0].get_text()
+@pytest.mark.parametrize("name", chapter_names())
+def test_each_figure_shows_its_static_face_and_no_live_figure_paragraph(pages, name):
+    """One cell per figure: the page shows the static slider of each, and
+    neither the widget's text nor a "Live figure ..." paragraph."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / f"{name}.ipynb", as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("interactive_figure(")]
+    page = pages[name]
+    assert len(page.select("figure.nnbook-static")) == len(cells) >= 1
+    assert not page.select(".nnbook-live-note")
+    text = page.get_text()
+    for bad in ("Live figure", "its sliders run Python", "<interactive figure"):
+        assert bad not in text, f"{name}: {bad!r} in the page"
 
 
 def test_no_raw_widget_controls_without_a_kernel(pages):

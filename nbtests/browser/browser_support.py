@@ -44,3 +44,4 @@ def toc_chapters() -> list[str]:
 # Filled by the tests, printed at the end of the run (conftest.pytest_terminal_summary).
 PAGE_WEIGHTS: dict[str, tuple[int, int]] = {}
 LIVE_SLIDERS: dict[str, str] = {}
+STORED_VIEWS: dict[str, str] = {}  # what JupyterLab shows for the figures of a notebook not yet run

@@ -27,6 +27,7 @@ from browser_support import (  # noqa: E402 - this folder is on sys.path (pytest
     HTML,
     LIVE_SLIDERS,
     PAGE_WEIGHTS,
+    STORED_VIEWS,
     ROOT,
     SCREENSHOTS,
     TIMEOUT_MS,
@@ -104,6 +105,10 @@ def pytest_terminal_summary(terminalreporter):
     if LIVE_SLIDERS:
         terminalreporter.section("live sliders moved in JupyterLab")
         for name, what in LIVE_SLIDERS.items():
+            terminalreporter.write_line(f"{name:40s} {what}")
+    if STORED_VIEWS:
+        terminalreporter.section("interactive figures in JupyterLab before Run All (stored outputs)")
+        for name, what in STORED_VIEWS.items():
             terminalreporter.write_line(f"{name:40s} {what}")
     if SCREENSHOTS.exists() and any(SCREENSHOTS.iterdir()):
         terminalreporter.write_line(f"screenshots: {SCREENSHOTS.relative_to(ROOT)}/")

@@ -3,6 +3,11 @@ venv, every chapter of the toc opened, Run > Run All Cells, then the first
 slider of the chapter's first live figure moved with the keyboard; the
 figure (a widgets.Image) must change.
 
+Each figure is one output carrying both faces (``interactive_figure``): after
+Run All, JupyterLab must show the live widget of every figure and never the
+static in-page copy. What it shows for the stored outputs, before the cells
+run, is recorded in the summary (and a screenshot).
+
 The server runs on 127.0.0.1 with a random token, on a copy of chapters/ in
 a temporary folder (a run must never write into the committed notebooks),
 with autosave off and its config, data, settings and workspaces in that
@@ -27,7 +32,8 @@ import urllib.request
 
 import pytest
 
-from browser_support import LIVE_SLIDERS, ROOT, TIMEOUT_MS, toc_chapters
+import nbformat
+from browser_support import LIVE_SLIDERS, ROOT, STORED_VIEWS, TIMEOUT_MS, toc_chapters
 
 START_TIMEOUT = 90  # s, for the server to answer
 RUN_TIMEOUT_MS = 150_000  # to run every cell of one chapter
@@ -150,6 +156,41 @@ def lab(tmp_path_factory):
             pass
 
 
+# What each output area holding an interactive figure shows: the live widget, the
+# static copy, a widget error, or something else (its first words).
+FIGURE_OUTPUTS_JS = """
+() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  return [...panel.querySelectorAll('.jp-Notebook .jp-CodeCell')]
+    .filter(cell => /^\\s*interactive_figure\\(/.test(cell.querySelector('.jp-InputArea-editor').textContent))
+    .map(cell => {
+      const out = cell.querySelector('.jp-OutputArea');
+      if (!out) return 'no output';
+      if (out.querySelector('.widget-vbox img.widget-image')) return 'live widget';
+      if (out.querySelector('figure.nnbook-static')) return 'static copy';
+      const text = out.textContent.trim().replace(/\\s+/g, ' ');
+      return text ? 'text: ' + text.slice(0, 60) : 'empty';
+    });
+}
+"""
+
+
+def _first_spec_initials(chapter: str) -> list[str]:
+    """The initial values of the chapter's first interactive figure, as the
+    live sliders' readouts print them; from its stored text/plain output."""
+    nb = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.lstrip().startswith("interactive_figure("):
+            (text,) = [o["data"]["text/plain"] for o in cell.outputs if "text/plain" in o.get("data", {})]
+            return [part.split(" = ")[1] for part in text.split(": ", 1)[1].rstrip(">").split(", ")]
+    raise AssertionError(f"{chapter} has no interactive figure")
+
+
+def interactive_cells(chapter: str) -> int:
+    nb = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
+    return sum(1 for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("interactive_figure("))
+
+
 def _shut_down_kernels(base: str, token: str) -> None:
     """Free the chapter's kernel (memory, CPU) before the next chapter."""
     try:
@@ -181,6 +222,15 @@ def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots,
         # before a kernel exists, so ask the app (exposed for this test).
         page.wait_for_function(KERNEL_READY_JS, timeout=60_000, polling=200)
 
+        # Before running: what the stored outputs show (recorded, and the static copy is never shown).
+        expected = interactive_cells(chapter)
+        page.wait_for_timeout(1000)  # let the widget manager try to restore stored state
+        stored = page.evaluate(FIGURE_OUTPUTS_JS)
+        STORED_VIEWS[chapter] = ", ".join(sorted({f"{stored.count(v)} x {v}" for v in stored}))
+        page.screenshot(path=screenshots / f"jupyterlab-{stem}-stored.png")
+        assert len(stored) == expected, f"{chapter}: {len(stored)} figure cells in the page, {expected} in the notebook"
+        assert "static copy" not in stored, f"{chapter}: JupyterLab shows the static copy of a stored figure: {stored}"
+
         # Run > Run All Cells, as a reader does it.
         page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu .lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
@@ -196,12 +246,17 @@ def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots,
             assert time.monotonic() < deadline, f"{chapter}: cells did not finish in {RUN_TIMEOUT_MS / 1000:.0f} s: {state['prompts']}"
             page.wait_for_timeout(250)
 
+        # Every figure shows its live face, none its static copy (one output, two faces).
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+            f".jp-OutputArea .widget-vbox img.widget-image').length >= {expected}", timeout=30_000)
+        shown = page.evaluate(FIGURE_OUTPUTS_JS)
+        assert shown == ["live widget"] * expected, (
+            f"{chapter}: after Run All the figures show {shown}: JupyterLab must render the widget view, "
+            "not the static copy")
+        assert not panel.locator(".jp-OutputArea-output figure.nnbook-static").count()
+
         # The first live figure: a VBox of sliders over a widgets.Image.
-        live_note = panel.locator(".jp-OutputArea-output .nnbook-live-note")
-        assert not live_note.count(), (
-            f"{chapter}: a live figure shows its HTML text twin instead of the widget: "
-            "JupyterLab did not use the ipywidgets renderer"
-        )
         figure = panel.locator(".jp-OutputArea-output .widget-vbox:has(img.widget-image):has(.widget-slider)").first
         figure.wait_for(timeout=30_000)
         image = figure.locator("img.widget-image").first
@@ -216,6 +271,12 @@ def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots,
         readout = slider.locator(".widget-readout")
         figure.scroll_into_view_if_needed()
         before_src, before_value = image.get_attribute("src"), readout.inner_text()
+        # the front end kept the spec's initial value (no snapping to the slider's steps)
+        first_spec = _first_spec_initials(chapter)
+        readouts = [sliders.nth(k).locator(".widget-readout").inner_text() for k in range(sliders.count())]
+        # (the readouts print 3 significant digits, enough to tell -4 from the -3.96 a snapped slider shows)
+        assert [float(r) for r in readouts] == pytest.approx([float(v) for v in first_spec], rel=1e-3), (
+            f"{chapter}: the live sliders start at {readouts}, the spec says {first_spec}")
         before_picture = image.screenshot()
 
         # ipywidgets 8 sliders are noUiSlider elements: focus the handle, press keys.

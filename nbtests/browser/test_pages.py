@@ -20,9 +20,11 @@ from bs4 import BeautifulSoup
 
 from browser_support import HTML, PAGE_WEIGHTS, TIMEOUT_MS, toc_files
 
+from nnbook.budgets import PAGE_BYTES
+
 # The toc's pages, and the two pages Sphinx adds that every page links to.
 PAGES = [*toc_files(), "genindex", "search"]
-WEIGHT_BUDGET = 3_000_000  # bytes, the page and everything it loads
+WEIGHT_BUDGET = PAGE_BYTES  # bytes, the page and everything it loads
 DESKTOP = dict(viewport={"width": 1280, "height": 900})
 PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=1)
 
