@@ -13,7 +13,8 @@ from bs4 import BeautifulSoup
 
 from nnbook import backprop_figures as figs
 from nnbook.autodiff import Value
-from nnbook.mlp import at_step, loss, moons, train
+from nnbook.data import moons
+from nnbook.mlp import at_step, loss, train
 from nnbook.sliders import live_figure, static_figure
 
 

@@ -15,11 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.lines import Line2D
 
+from nnbook.data import iris_petals
 from nnbook.neurons import (
     LIF,
     accuracy,
     firing_rate,
-    iris_petals,
     logistic_loss,
     rate_from_intervals,
     rheobase,
@@ -232,7 +232,7 @@ class NeuronProblem:
         self.data = iris_petals()
         X, y = self.data.X, self.data.y
         # loss and accuracy at one setting, in one compiled call
-        self._score = jax.jit(lambda w, b: (logistic_loss(w, b, X, y), accuracy(w, b, X, y)))
+        self._score = jax.jit(lambda w, b: (logistic_loss(w, b, X, y), accuracy(X @ w + b > 0, y == 1)))
         self.trained = None  # (w, b) drawn as a reference line, if set
 
     def frame(self, w1, w2, b) -> Frame:
