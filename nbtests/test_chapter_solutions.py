@@ -47,7 +47,7 @@ def test_nesterov_wins_at_high_momentum_and_diverges_where_heavy_ball_does_not(s
     nesterov = stability_limit(chapter["nesterov_descent"], L, beta)
     heavy = stability_limit(chapter["momentum_descent"], L, beta)
     # rel=1e-6: the late-growth bisection finds the heavy ball's limit to 2e-16;
-    # the margin is for Nesterov's, which is not known in closed form to that many digits here
+    # the margin is for Nesterov's, whose late growth near its limit was not measured separately
     assert nesterov * L == pytest.approx(2 * (1 + beta) / (1 + 2 * beta), rel=1e-6)
     assert heavy * L == pytest.approx(2 * (1 + beta), rel=1e-6)
     assert nesterov < 0.2 < heavy
