@@ -16,7 +16,6 @@ from nnbook.activations import (
     chain_gradients_by_hand,
     chain_outputs,
     collapse_two_linear_layers,
-    dense,
     gelu,
     gelu_tanh,
     leaky_relu,
@@ -41,27 +40,25 @@ from nnbook.activations import (
     tanh_derivative,
 )
 from nnbook.calculus import central_difference
+from nnbook.neurons import dense
 
 
 # 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
 pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
-CHAPTER_KEY = 2  # jax.random.key(2) in the chapter's setup cell
+CHAPTER = "02_activations_and_losses.ipynb"
 
 
-def chapter_grid():
-    return jnp.linspace(-6.0, 6.0, 2000)  # the chapter's grid: 0 is not on it
+@pytest.fixture
+def grid(chapter):
+    """The chapter's grid of 2000 points on [-6, 6]."""
+    grid = chapter["grid"]
+    assert grid.shape == (2000,) and not bool(jnp.any(grid == 0.0))  # 0 is not on it
+    return grid
 
 
 # --- why a nonlinearity ------------------------------------------------------------------
-
-
-def chapter_network():
-    k1, k2, k3, k4, k5 = jax.random.split(jax.random.key(CHAPTER_KEY), 5)
-    W1, b1 = jax.random.normal(k1, (16, 3)), jax.random.normal(k2, (16,))
-    W2, b2 = jax.random.normal(k3, (2, 16)), jax.random.normal(k4, (2,))
-    return W1, b1, W2, b2, jax.random.normal(k5, (100, 3))
 
 
 def best_affine_misfit(inputs, outputs):
@@ -71,8 +68,8 @@ def best_affine_misfit(inputs, outputs):
     return float(np.sqrt(np.mean(residual**2)) / np.std(np.asarray(outputs)))
 
 
-def test_two_linear_layers_are_one_and_a_relu_between_them_is_not():
-    W1, b1, W2, b2, inputs = chapter_network()
+def test_two_linear_layers_are_one_and_a_relu_between_them_is_not(chapter):
+    W1, b1, W2, b2, inputs = (chapter[name] for name in ("W1", "b1", "W2", "b2", "inputs"))
     W, b = collapse_two_linear_layers(W1, b1, W2, b2)
     for x in inputs[:5]:
         # the collapsed layer, checked against plain NumPy arithmetic
@@ -87,14 +84,12 @@ def test_two_linear_layers_are_one_and_a_relu_between_them_is_not():
 # --- step and sigmoid ----------------------------------------------------------------------
 
 
-def test_step_has_zero_gradient_everywhere_but_the_right_values():
-    grid = chapter_grid()
+def test_step_has_zero_gradient_everywhere_but_the_right_values(grid):
     assert bool(jnp.all(autodiff_derivative(step)(grid) == 0.0))
     np.testing.assert_array_equal(step(jnp.array([-1.0, 0.0, 1e-9, 2.0])), [0.0, 0.0, 1.0, 1.0])
 
 
-def test_sigmoid_of_a_large_scale_approaches_the_step():
-    grid = chapter_grid()
+def test_sigmoid_of_a_large_scale_approaches_the_step(grid):
     away = jnp.abs(grid) >= 0.1
     gaps = {a: float(jnp.max(jnp.abs(sigmoid(a * grid) - step(grid)) * away)) for a in (1.0, 10.0, 100.0)}
     assert gaps[1.0] > gaps[10.0] > gaps[100.0]
@@ -108,9 +103,8 @@ def test_sigmoid_of_a_large_scale_approaches_the_step():
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
-def test_hand_derivative_matches_autodiff_and_central_differences(name):
+def test_hand_derivative_matches_autodiff_and_central_differences(name, grid):
     activation = ACTIVATIONS[name]
-    grid = chapter_grid()
     by_hand = activation.derivative(grid)
     np.testing.assert_allclose(autodiff_derivative(activation.function)(grid), by_hand, rtol=0, atol=1e-13)
     finite_diff = jax.vmap(lambda x: central_difference(activation.function, x))(grid)

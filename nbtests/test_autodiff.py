@@ -1,7 +1,8 @@
 """nnbook.autodiff: the scalar engine against jax.grad, against central
-differences and against finite differences of its own forward pass; and the
-cost model of the chapter's reverse/forward/finite-difference comparison,
-counted (evaluations of L, operations counted by XLA), never timed."""
+differences and against finite differences of its own forward pass; and
+nnbook.xla_cost: the cost model of the chapter's reverse/forward/finite-
+difference comparison, counted (evaluations of L, operations counted by XLA),
+never timed."""
 
 import math
 
@@ -10,8 +11,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnbook.autodiff import Value, counting, flop_count, tanh_unit_loss, topological_order
+from nnbook.autodiff import Value, topological_order
 from nnbook.calculus import central_difference, relative_error
+from nnbook.mlp import tanh_unit_loss
+from nnbook.xla_cost import counting, flop_count
 
 
 @pytest.fixture(autouse=True)

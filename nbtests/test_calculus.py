@@ -1,11 +1,13 @@
-"""Derivative checks (nnbook.calculus) against closed forms."""
+"""Derivative checks and bisection (nnbook.calculus) against closed forms."""
+
+import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnbook.calculus import central_difference, relative_error, tangent_line
+from nnbook.calculus import bisect, central_difference, relative_error, tangent_line
 
 
 def test_central_difference_of_a_cubic_in_float64():
@@ -36,3 +38,18 @@ def test_tangent_line_touches_and_has_the_right_slope():
         ys = tangent_line(f, x0, jnp.array([x0, x0 + 1.0]))
         assert float(ys[0]) == pytest.approx(float(f(x0)))
         assert float(ys[1] - ys[0]) == pytest.approx(np.sin(x0) + x0 * np.cos(x0))
+
+
+def test_bisect_finds_where_a_predicate_switches_on():
+    # x^2 >= 2 switches on at sqrt(2): 60 halvings of [0, 2] leave a bracket of 2^-59
+    found = bisect(lambda x: x * x >= 2.0, 0.0, 2.0)
+    assert found == pytest.approx(math.sqrt(2.0), rel=1e-15)
+    assert found * found >= 2.0  # the returned end is where the predicate holds
+    assert bisect(lambda x: x >= 0.3, 0.0, 1.0, iterations=10) - 0.3 < 2.0**-10
+
+
+def test_bisect_rejects_a_bracket_without_a_switch():
+    with pytest.raises(ValueError, match="false at lo"):
+        bisect(lambda x: x >= 0.0, 1.0, 2.0)
+    with pytest.raises(ValueError, match="true at hi"):
+        bisect(lambda x: x >= 5.0, 1.0, 2.0)

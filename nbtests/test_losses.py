@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from chapter_code import run_chapter, run_solution, solution_blocks
+from chapter_code import solution_blocks
 from nnbook import losses
 from nnbook.activations import sigmoid, softmax
 from nnbook.calculus import central_difference
@@ -29,10 +29,10 @@ from nnbook.losses import (
     softmax_squared_error,
     squared_error,
 )
-from nnbook.optim import gradient_descent, least_squares_solution
+from nnbook.neurons import accuracy, gradient_descent
+from nnbook.optim import least_squares_solution
 
 CHAPTER = "02_activations_and_losses.ipynb"
-CHAPTER_KEY = 2  # jax.random.key(2) in the chapter's setup cell
 
 
 # 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
@@ -131,13 +131,13 @@ def test_hinge_loss_and_its_subgradient():
 # --- categorical cross-entropy --------------------------------------------------------------
 
 
-def chapter_batch():
-    kz, ky = jax.random.split(jax.random.fold_in(jax.random.key(CHAPTER_KEY), 12))
-    return 4.0 * jax.random.normal(kz, (6, 10)), one_hot(jax.random.randint(ky, (6,), 0, 10), 10)
+def chapter_batch(chapter):
+    """The chapter's batch of 6 examples x 10 classes (logits, one-hot targets)."""
+    return chapter["batch_logits"], chapter["batch_targets"]
 
 
-def test_cross_entropy_is_logsumexp_minus_the_true_logit():
-    logits, targets = chapter_batch()
+def test_cross_entropy_is_logsumexp_minus_the_true_logit(chapter):
+    logits, targets = chapter_batch(chapter)
     labels = jnp.argmax(targets, axis=-1)
     expected = [math.log(sum(math.exp(v) for v in row)) - row[c] for row, c in zip(np.asarray(logits).tolist(), np.asarray(labels))]
     np.testing.assert_allclose(cross_entropy(logits, targets), expected, rtol=1e-13)
@@ -145,8 +145,8 @@ def test_cross_entropy_is_logsumexp_minus_the_true_logit():
     assert float(cross_entropy(huge, one_hot(jnp.array([1]), 3))[0]) == pytest.approx(2000.0, rel=1e-15)
 
 
-def test_cross_entropy_gradient_is_p_minus_y_for_hard_and_soft_targets():
-    logits, targets = chapter_batch()
+def test_cross_entropy_gradient_is_p_minus_y_for_hard_and_soft_targets(chapter):
+    logits, targets = chapter_batch(chapter)
     soft = softmax(jax.random.normal(jax.random.key(3), (6, 10)))
     for y in (targets, soft):
         total = lambda z: jnp.sum(cross_entropy(z, y))
@@ -155,21 +155,19 @@ def test_cross_entropy_gradient_is_p_minus_y_for_hard_and_soft_targets():
         np.testing.assert_allclose(central_difference(total, logits), by_hand, rtol=0, atol=1e-8)
 
 
-def test_softmax_squared_error_is_half_the_squared_distance_of_the_probabilities():
-    logits, targets = chapter_batch()
+def test_softmax_squared_error_is_half_the_squared_distance_of_the_probabilities(chapter):
+    logits, targets = chapter_batch(chapter)
     expected = 0.5 * np.sum((np.asarray(softmax(logits)) - np.asarray(targets)) ** 2, axis=-1)
     np.testing.assert_allclose(softmax_squared_error(logits, targets), expected, rtol=1e-13)
 
 
 # --- experiment 1: the tiny logistic problem --------------------------------------------------
 
-TABLE_RATES = jnp.array([0.1, 0.3, 1.0, 3.0, 10.0])
-
-
-@pytest.fixture(scope="module")
-def tiny_table():
-    with jax.enable_x64(True):
-        return {name: np.asarray(losses.tiny_steps_to_learn(name, TABLE_RATES, 5000)) for name in losses.TINY_LOSSES}
+@pytest.fixture
+def tiny_table(chapter):
+    """The chapter's table: steps to learn at learning rates 0.1, 0.3, 1, 3, 10."""
+    np.testing.assert_array_equal(chapter["learning_rates"], [0.1, 0.3, 1.0, 3.0, 10.0])
+    return chapter["tiny_steps"]
 
 
 def test_tiny_problem_starts_confidently_wrong():
@@ -211,43 +209,33 @@ def test_squared_error_gradient_starts_tens_of_times_smaller_then_peaks_after_a_
 
 # --- experiment 2: digits --------------------------------------------------------------------
 
-SWEEP_RATES = jnp.array([0.3, 1.0, 3.0, 10.0, 30.0])
+@pytest.fixture
+def digit_sweep(chapter):
+    """The chapter's digits experiment: the split, the classifier, the runs of
+    300 steps at each learning rate of the sweep, and their test accuracies."""
+    accuracy = {name: np.asarray(curves[1]) for name, curves in chapter["digit_curves"].items()}
+    return chapter["digits"], chapter["classifier"], chapter["digit_runs"], accuracy, np.asarray(chapter["sweep_rates"])
 
 
-@pytest.fixture(scope="module")
-def digit_sweep():
-    with jax.enable_x64(True):
-        digits = losses.digits_split(jax.random.fold_in(jax.random.key(CHAPTER_KEY), 20))
-        classifier = losses.DigitsClassifier(digits)
-        runs, accuracy = {}, {}
-        for name in losses.TINY_LOSSES:
-            runs[name] = jax.vmap(lambda eta: classifier.train(name, eta, 300))(SWEEP_RATES)
-            accuracy[name] = np.asarray(jax.vmap(classifier.curves)(runs[name])[1])
-        return digits, classifier, runs, accuracy
+def test_mean_cross_entropy_is_the_mean_over_integer_labels():
+    logits = jnp.array([[2.0, -1.0, 0.5], [0.0, 0.0, 0.0]])
+    expected = [math.log(sum(math.exp(v) for v in (2.0, -1.0, 0.5))) - 0.5, math.log(3.0)]
+    assert float(losses.mean_cross_entropy(logits, jnp.array([2, 1]))) == pytest.approx(np.mean(expected), rel=1e-14)
 
 
-def test_digits_split_is_a_partition_of_the_1797_images(digit_sweep):
-    digits = digit_sweep[0]
-    assert digits.X_train.shape == (1297, 65) and digits.X_test.shape == (500, 65)
-    assert float(jnp.min(digits.X_train[:, :64])) == 0.0 and float(jnp.max(digits.X_train[:, :64])) == 1.0
-    np.testing.assert_array_equal(digits.X_train[:, 64], 1.0)
-    rows = {tuple(r) for r in np.asarray(jnp.concatenate([digits.X_train, digits.X_test]))}
-    assert len(rows) > 1700  # (a few digits are exact duplicates in the data set)
-
-
-def test_training_reuses_optim_gradient_descent_and_lowers_the_loss(digit_sweep):
-    _, classifier, runs, _ = digit_sweep
-    single = classifier.train("cross-entropy", 1.0, 300)
-    np.testing.assert_allclose(single, runs["cross-entropy"][1], rtol=1e-12, atol=1e-15)
-    by_hand = classifier.W0
-    g = jax.grad(classifier.losses["cross-entropy"])
-    for _ in range(3):  # three steps of W <- W - eta grad, written out
-        by_hand = by_hand - 1.0 * g(by_hand)
-    np.testing.assert_allclose(single[3], by_hand, rtol=1e-12, atol=1e-15)
-    # the autodiff gradient of the mean cross-entropy is X^T (P - Y) / n
-    X, Y = classifier.data.X_train, one_hot(classifier.data.y_train, 10)
-    W = single[10]
-    np.testing.assert_allclose(g(W), X.T @ (softmax(X @ W) - Y) / len(X), rtol=1e-12, atol=1e-15)
+def test_training_is_gradient_descent_with_the_closed_form_gradient(digit_sweep):
+    _, classifier, runs, _, rates = digit_sweep
+    at_1 = int(np.argmax(rates == 1.0))
+    # three steps of W <- W - eta X^T (P - Y) / n (bias row: the column sums), written out
+    X, Y = np.asarray(classifier.data.X_train), np.asarray(one_hot(classifier.data.y_train, 10))
+    W = np.zeros((65, 10))
+    for _ in range(3):
+        Z = X @ W[:-1] + W[-1]
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        residual = (P - Y) / len(X)
+        W = W - 1.0 * np.vstack([X.T @ residual, residual.sum(axis=0)])
+    np.testing.assert_allclose(runs["cross-entropy"][at_1, 3], W, rtol=1e-12, atol=1e-15)
 
 
 def test_at_w_zero_the_squared_error_gradient_is_a_tenth_of_the_cross_entropy_gradient(digit_sweep):
@@ -260,8 +248,9 @@ def test_at_w_zero_the_squared_error_gradient_is_a_tenth_of_the_cross_entropy_gr
 
 
 def test_at_learning_rate_one_cross_entropy_is_ahead_from_the_second_step_on(digit_sweep):
-    accuracy = digit_sweep[3]
-    ce, sq = accuracy["cross-entropy"][1], accuracy["squared error"][1]
+    accuracy, rates = digit_sweep[3], digit_sweep[4]
+    at_1 = int(np.argmax(rates == 1.0))
+    ce, sq = accuracy["cross-entropy"][at_1], accuracy["squared error"][at_1]
     assert ce[1] == sq[1]  # the same first step, up to its length (argmax ignores the length)
     assert np.all(ce[2:] > sq[2:])
     assert ce[50] - sq[50] > 0.1  # 93% against 74%
@@ -269,26 +258,27 @@ def test_at_learning_rate_one_cross_entropy_is_ahead_from_the_second_step_on(dig
 
 
 def test_sweep_tuned_squared_error_matches_cross_entropy_but_breaks_at_thirty(digit_sweep):
-    accuracy = digit_sweep[3]
+    accuracy, rates = digit_sweep[3], digit_sweep[4]
+    assert rates[-1] == 30.0
     final = {name: acc[:, -1] for name, acc in accuracy.items()}
     best_ce, best_sq = np.max(final["cross-entropy"]), np.max(final["squared error"])
     assert abs(best_ce - best_sq) <= 0.005  # "as good as"
-    eta_ce = float(SWEEP_RATES[np.argmax(final["cross-entropy"])])
-    eta_sq = float(SWEEP_RATES[np.argmax(final["squared error"])])
+    eta_ce = float(rates[np.argmax(final["cross-entropy"])])
+    eta_sq = float(rates[np.argmax(final["squared error"])])
     assert eta_sq > eta_ce  # "squared error needs a larger learning rate"
     assert final["squared error"][-1] < 0.5 and final["cross-entropy"][-1] > 0.9
 
 
 def test_from_a_confidently_wrong_start_only_cross_entropy_recovers(digit_sweep):
-    digits, classifier, runs, accuracy = digit_sweep
-    final = {name: acc[:, -1] for name, acc in accuracy.items()}
+    digits, classifier, runs, test_accuracy, rates = digit_sweep
+    final = {name: acc[:, -1] for name, acc in test_accuracy.items()}
     W_wrong = -2.0 * runs["cross-entropy"][int(np.argmax(final["cross-entropy"])), -1]
-    assert float(losses.accuracy(W_wrong, digits.X_test, digits.y_test)) == 0.0
+    assert float(accuracy(classifier.predict(W_wrong, digits.X_test), digits.y_test)) == 0.0
     p_wrong = softmax(losses.linear_logits(W_wrong, digits.X_test))
     assert float(jnp.median(jnp.max(p_wrong, axis=-1))) > 0.9  # "sure of its wrong answers"
     recovered = {}
     for name in losses.TINY_LOSSES:
-        eta = float(SWEEP_RATES[np.argmax(final[name])])
+        eta = float(rates[np.argmax(final[name])])
         run = gradient_descent(classifier.losses[name], W_wrong, eta, 300)
         recovered[name] = float(classifier.curves(run)[1][-1])
     assert recovered["cross-entropy"] > 0.9
@@ -298,41 +288,30 @@ def test_from_a_confidently_wrong_start_only_cross_entropy_recovers(digit_sweep)
 # --- the exercise solutions ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def chapter():
-    with jax.enable_x64(True):
-        yield run_chapter(CHAPTER)
-
-
-def solve(namespace, label):
-    with jax.enable_x64(True):
-        return run_solution(namespace, solution_blocks(CHAPTER)[label])
-
-
 def test_every_exercise_has_a_tested_solution():
     assert set(solution_blocks(CHAPTER)) == {"ex-act-two-class", "ex-act-logsumexp", "ex-act-tanh-chain", "ex-act-silu-beta"}
 
 
-def test_two_class_cross_entropy_is_binary_cross_entropy(chapter):
-    solve(chapter, "ex-act-two-class")
+def test_two_class_cross_entropy_is_binary_cross_entropy(solve):
+    chapter, _ = solve("ex-act-two-class")
     assert chapter["two_class_gap"] < 1e-12
     assert chapter["two_class_grad_gap"] < 1e-12
 
 
-def test_logsumexp_solution_finds_the_exact_answers(chapter):
-    printed = solve(chapter, "ex-act-logsumexp")
+def test_logsumexp_solution_finds_the_exact_answers(solve):
+    chapter, printed = solve("ex-act-logsumexp")
     assert chapter["logsumexp_gap"] < 1e-14
     assert chapter["stable_pair"] == pytest.approx([1000 + math.log(2), -1000 + math.log(2)], rel=1e-15)
     assert "naive inf" in printed and "naive -inf" in printed
 
 
-def test_tanh_chain_decays_like_n_to_the_minus_three_halves(chapter):
-    solve(chapter, "ex-act-tanh-chain")
+def test_tanh_chain_decays_like_n_to_the_minus_three_halves(solve):
+    chapter, _ = solve("ex-act-tanh-chain")
     assert chapter["tanh_exponent"] == pytest.approx(-1.5, abs=0.01)
 
 
-def test_swish_derivative_and_its_relu_limit(chapter):
-    solve(chapter, "ex-act-silu-beta")
+def test_swish_derivative_and_its_relu_limit(solve):
+    chapter, _ = solve("ex-act-silu-beta")
     assert max(chapter["swish_errors"].values()) < 1e-14
     # the largest gap is max_u u / (1 + e^u) / beta = 0.2785 / beta, at u = 1.2785
     assert chapter["swish_relu_gap"] < 0.003

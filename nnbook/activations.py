@@ -239,13 +239,9 @@ def softmax_jacobian_by_hand(z):
 # ----------------------------------------------------------------------------
 
 
-def dense(W, b, x):
-    """One dense layer without activation, x -> W x + b (x a vector)."""
-    return W @ x + b
-
-
 def collapse_two_linear_layers(W1, b1, W2, b2):
-    """The single layer that equals W2 (W1 x + b1) + b2: (W2 W1, W2 b1 + b2)."""
+    """The single layer that equals W2 (W1 x + b1) + b2: (W2 W1, W2 b1 + b2)
+    (layers as in :func:`nnbook.neurons.dense`, taught in chapter 1)."""
     return W2 @ W1, W2 @ b1 + b2
 
 

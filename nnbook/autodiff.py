@@ -8,16 +8,13 @@ computation graph: its result, its inputs, and a small function that knows the
 graph from the output back to the inputs and multiplies the local derivatives
 together: the chain rule, run backwards.
 
-Pure Python floats, no arrays: slow, but every step can be read.
+Pure Python floats, no arrays, no JAX: slow, but every step can be read.
+(What a gradient costs in JAX is counted in :mod:`nnbook.xla_cost`.)
 """
 
 from __future__ import annotations
 
 import math
-
-import jax
-import jax.numpy as jnp
-import numpy as np
 
 
 class Value:
@@ -156,56 +153,3 @@ def topological_order(root: Value) -> list[Value]:
 
     visit(root)
     return order
-
-
-# ----------------------------------------------------------------------------
-# Measuring what a gradient costs (used to compare reverse mode, forward mode
-# and finite differences in the chapter)
-# ----------------------------------------------------------------------------
-
-
-def counting(f):
-    """``f`` wrapped so that every evaluation of it is counted, also inside
-    ``jax.jit`` and each element of a ``jax.vmap`` batch:
-    ``g = counting(f); g(x); g.count``. Only evaluations of f's value are
-    counted, not the derivative passes (JVPs, VJPs) autodiff runs through it."""
-
-    def counted(x):
-        x = jnp.asarray(x)
-        one = x.ndim  # one evaluation's input (vmap hides the batch axis)
-
-        dtype = x.dtype  # the declared result type; the runtime argument may differ
-
-        def bump(seen):  # runs at execution time; a vmap batch comes at once
-            batch = seen.shape[: seen.ndim - one]
-            counted.count += int(np.prod(batch))
-            return np.zeros(batch, dtype)
-
-        # stop_gradient: the counter is no part of the maths, autodiff skips it
-        tick = jax.pure_callback(
-            bump, jax.ShapeDtypeStruct((), dtype), jax.lax.stop_gradient(x),
-            vmap_method="broadcast_all")
-        # f's input depends on the tick (by adding 0), so the compiler keeps the
-        # callback whenever it computes anything inside f
-        return f(x + 0 * jax.lax.stop_gradient(tick))
-
-    counted.count = 0
-    return counted
-
-
-def flop_count(compiled) -> float:
-    """Floating-point operations of a compiled program, as counted by the XLA
-    compiler (a static count: no timing noise), for example
-    ``flop_count(jax.jit(f).lower(x).compile())``."""
-    return float(compiled.cost_analysis()["flops"])
-
-
-def tanh_unit_loss(n: int, key):
-    """A loss of n weights to measure gradients on: the squared error of one
-    tanh unit on n random examples x_i (the rows of X) with targets t_i,
-    L(w) = 1/(2n) sum_i (tanh(x_i . w) - t_i)^2. One evaluation costs about
-    2 n^2 floating-point operations (the product X w)."""
-    k_x, k_t = jax.random.split(key)
-    X = jax.random.normal(k_x, (n, n)) / jnp.sqrt(n)
-    t = jax.random.normal(k_t, (n,))
-    return lambda w: 0.5 * jnp.mean((jnp.tanh(X @ w) - t) ** 2)

@@ -39,3 +39,20 @@ def tangent_line(f: Callable, x0: float, xs):
     with the slope from ``jax.grad``."""
     slope = jax.grad(f)(x0)
     return f(x0) + slope * (jnp.asarray(xs) - x0)
+
+
+def bisect(predicate: Callable[[float], bool], lo: float, hi: float, iterations: int = 60) -> float:
+    """The point where ``predicate`` switches from False to True, by bisection:
+    ``predicate(lo)`` must be False and ``predicate(hi)`` True. Each step halves
+    the bracket [lo, hi] and keeps the half where the switch happens, so 60
+    steps shrink it by 2^-60 (to rounding in float64). Returns the end of the
+    final bracket where the predicate holds.
+
+    Taught in chapter 1 (the rheobase found by simulation); reused in chapter 4
+    (the learning rate where gradient descent starts to diverge)."""
+    if predicate(lo) or not predicate(hi):
+        raise ValueError(f"bisection needs the predicate false at lo ({lo}) and true at hi ({hi}): widen or swap the bracket.")
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if predicate(mid) else (mid, hi)
+    return hi

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from nnbook.activations import log_softmax, sigmoid, sigmoid_naive, softmax, softplus
-from nnbook.optim import gradient_descent
+from nnbook.data import Digits
+from nnbook.neurons import accuracy, gradient_descent  # taught in chapter 1
 
 # ----------------------------------------------------------------------------
 # regression
@@ -104,6 +103,13 @@ def cross_entropy(logits, target):
     return -jnp.sum(target * log_softmax(logits), axis=-1)
 
 
+def mean_cross_entropy(logits, labels):
+    """The training loss of a classifier: :func:`cross_entropy` averaged over a
+    batch (one row of logits per example) whose labels are integers 0..K-1.
+    Taught in chapter 2; chapter 5 trains its networks on it."""
+    return jnp.mean(cross_entropy(logits, one_hot(labels, logits.shape[-1])))
+
+
 def cross_entropy_gradient(logits, target):
     """d/dz cross_entropy = softmax(z) - y = p - y (for targets that sum to 1)."""
     return softmax(logits) - target
@@ -177,42 +183,17 @@ def tiny_steps_to_learn(loss_name: str, learning_rates, steps: int):
 # ----------------------------------------------------------------------------
 
 
-class Digits(NamedTuple):
-    X_train: jnp.ndarray  # (n_train, 65): 64 pixels scaled to [0, 1], then a 1 for the bias
-    y_train: jnp.ndarray  # (n_train,) labels 0..9
-    X_test: jnp.ndarray
-    y_test: jnp.ndarray
-
-
-def digits_split(key, n_test: int = 500) -> Digits:
-    """scikit-learn's 1797 8x8 handwritten digits (installed with it; nothing is
-    downloaded), shuffled with ``key`` and split into training and test sets."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    X = np.asarray(data.data, dtype=float) / 16.0  # pixel values are 0..16
-    X = np.column_stack([X, np.ones(len(X))])
-    y = np.asarray(data.target)
-    order = np.asarray(jax.random.permutation(key, len(X)))
-    test, train = order[:n_test], order[n_test:]
-    return Digits(jnp.asarray(X[train]), jnp.asarray(y[train]), jnp.asarray(X[test]), jnp.asarray(y[test]))
-
-
 def linear_logits(W, X):
-    """A softmax classifier's logits: one linear map, z = X W (the last column of X is the bias input)."""
-    return X @ W
-
-
-def accuracy(W, X, labels):
-    """Fraction of the rows of X whose largest logit is the true label."""
-    correct = jnp.argmax(linear_logits(W, X), axis=-1) == labels
-    return jnp.mean(correct.astype(jnp.result_type(float)))
+    """A softmax classifier's logits: one linear map, z = x W + c for each row x
+    of X, where c, the bias, is the last row of W (shape (inputs + 1, classes))."""
+    return X @ W[:-1] + W[-1]
 
 
 class DigitsClassifier:
-    """A softmax classifier for the digits, trainable on either loss. The loss
-    closures are made once, so that ``jit`` (which keys its cache on the
-    function object) compiles each of them only once."""
+    """A softmax classifier for the digits (:func:`nnbook.data.digits`),
+    trainable on either loss. The loss closures are made once, so that ``jit``
+    (which keys its cache on the function object) compiles each of them only
+    once."""
 
     CLASSES = 10
 
@@ -224,22 +205,25 @@ class DigitsClassifier:
             "cross-entropy": lambda W: jnp.mean(cross_entropy(linear_logits(W, X), Y)),
             "squared error": lambda W: jnp.mean(softmax_squared_error(linear_logits(W, X), Y)),
         }
-        self.W0 = jnp.zeros((X.shape[1], self.CLASSES), dtype=X.dtype)
+        self.W0 = jnp.zeros((X.shape[1] + 1, self.CLASSES), dtype=X.dtype)  # the last row: biases
 
     def train(self, loss_name: str, learning_rate, steps: int):
-        """Full-batch gradient descent from W = 0 (``nnbook.optim.gradient_descent``:
+        """Full-batch gradient descent from W = 0 (:func:`nnbook.neurons.gradient_descent`:
         a jitted ``lax.scan``); returns every iterate, shape (steps + 1, 65, 10)."""
         return gradient_descent(self.losses[loss_name], self.W0, learning_rate, steps)
 
+    def predict(self, W, X):
+        """The class with the largest logit, for each row of X."""
+        return jnp.argmax(linear_logits(W, X), axis=-1)
+
     def curves(self, trajectory):
         """Training cross-entropy and test accuracy of every iterate."""
-        return _digits_curves(trajectory, self.data.X_train, one_hot(self.data.y_train, self.CLASSES),
-                              self.data.X_test, self.data.y_test)
+        return _digits_curves(trajectory, self.data.X_train, self.data.y_train, self.data.X_test, self.data.y_test)
 
 
 @jax.jit
-def _digits_curves(trajectory, X_train, Y_train, X_test, y_test):
+def _digits_curves(trajectory, X_train, y_train, X_test, y_test):
     def one(W):
-        return jnp.mean(cross_entropy(linear_logits(W, X_train), Y_train)), accuracy(W, X_test, y_test)
+        return mean_cross_entropy(linear_logits(W, X_train), y_train), accuracy(jnp.argmax(linear_logits(W, X_test), axis=-1), y_test)
 
     return jax.vmap(one)(trajectory)

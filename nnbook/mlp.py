@@ -6,9 +6,9 @@ dict ``{"W": (fan_out, fan_in), "b": (fan_out,)}``, so that one example goes
 through a layer as ``z = W a + b`` and a batch of examples (one per row) as
 ``Z = A W^T + b``. Randomness comes only from explicit keys.
 
-The activation and loss functions here are the minimal ones this chapter
-needs (tanh, softmax cross-entropy); the chapter on activations and losses
-treats them, and their alternatives, in full.
+The layer, the loss, the accuracy and the gradient-descent routine are the
+ones taught earlier (``dense``, ``accuracy`` and ``gradient_descent`` in
+chapter 1, ``mean_cross_entropy`` in chapter 2), reused here by name.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# Taught in chapter 2 (activations and losses); reused here by name.
-from nnbook.activations import log_softmax, softmax
-from nnbook.losses import one_hot
+from nnbook.activations import softmax  # taught in chapter 2
+from nnbook.losses import mean_cross_entropy, one_hot  # taught in chapter 2
+from nnbook.neurons import accuracy, dense, gradient_descent  # taught in chapter 1
 
 # ----------------------------------------------------------------------------
 # The network: parameters, forward pass, loss
@@ -46,32 +46,24 @@ def forward(params, X, activation=jnp.tanh):
     is followed by ``activation``; the last one is linear."""
     A = X
     for layer in params[:-1]:
-        A = activation(A @ layer["W"].T + layer["b"])
+        A = dense(layer["W"], layer["b"], A, activation)
     last = params[-1]
-    return A @ last["W"].T + last["b"]
-
-
-def cross_entropy(logits, labels):
-    """Mean over the batch of -log p(correct class)."""
-    return -jnp.mean(jnp.take_along_axis(log_softmax(logits), labels[:, None], axis=1))
+    return dense(last["W"], last["b"], A)
 
 
 @jax.jit
 def loss(params, X, labels):
-    """The training loss: softmax cross-entropy of the network's logits."""
-    return cross_entropy(forward(params, X), labels)
+    """The training loss: softmax cross-entropy of the network's logits, the
+    mean over the batch of -log p(correct class)."""
+    return mean_cross_entropy(forward(params, X), labels)
 
 
 grad_loss = jax.jit(jax.grad(loss))  # autodiff's gradient, for networks of any depth
 
 
 def predict(params, X):
+    """The class with the largest logit, for each row of X."""
     return jnp.argmax(forward(params, X), axis=-1)
-
-
-@jax.jit
-def accuracy(params, X, labels):
-    return jnp.mean((predict(params, X) == labels).astype(jnp.result_type(float)))
 
 
 # ----------------------------------------------------------------------------
@@ -141,7 +133,7 @@ def layer_deltas(params, X, labels, activation=jnp.tanh):
         for layer, tap in zip(params[:-1], taps[:-1]):
             A = activation(A @ layer["W"].T + layer["b"] + tap)
         last = params[-1]
-        return cross_entropy(A @ last["W"].T + last["b"] + taps[-1], labels)
+        return mean_cross_entropy(A @ last["W"].T + last["b"] + taps[-1], labels)
 
     taps = [jnp.zeros((X.shape[0], layer["W"].shape[0])) for layer in params]
     return jax.grad(loss_of_taps)(taps)
@@ -153,19 +145,13 @@ def layer_deltas(params, X, labels, activation=jnp.tanh):
 
 @partial(jax.jit, static_argnames=("steps", "gradient"))
 def train(params, X, labels, learning_rate, steps: int, gradient=backward):
-    """``steps`` steps of gradient descent, w <- w - learning_rate *
-    gradient, inside one ``lax.scan``. Returns the parameters after
-    every step, stacked along a new leading axis of length
-    ``steps + 1`` (index 0: the start)."""
-
-    def step(p, _):
-        g = gradient(p, X, labels)
-        p = jax.tree.map(lambda w, dw: w - learning_rate * dw, p, g)
-        return p, p
-
-    _, history = jax.lax.scan(step, params, None, length=steps)
-    prepend = lambda w0, ws: jnp.concatenate([w0[None], ws])
-    return jax.tree.map(prepend, params, history)
+    """``steps`` steps of gradient descent (:func:`nnbook.neurons.gradient_descent`),
+    w <- w - learning_rate * gradient, with the gradient written by hand
+    (:func:`backward`) unless another is given. Returns the parameters after
+    every step, stacked along a new leading axis of length ``steps + 1``
+    (index 0: the start)."""
+    return gradient_descent(lambda p: loss(p, X, labels), params, learning_rate, steps,
+                            gradient=lambda p: gradient(p, X, labels))
 
 
 def at_step(history, k):
@@ -181,43 +167,25 @@ def loss_curve(history, X, labels):
 
 @jax.jit
 def accuracy_curve(history, X, labels):
-    return jax.vmap(accuracy, in_axes=(0, None, None))(history, X, labels)
+    """Test accuracy after every step of a :func:`train` history."""
+    return jax.vmap(lambda params: accuracy(predict(params, X), labels))(history)
 
 
 # ----------------------------------------------------------------------------
-# Data
+# A loss of n weights, to measure what a gradient costs
 # ----------------------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("n",))
-def moons(key, n: int, noise: float = 0.2):
-    """Two interleaving half circles in the plane, as in scikit-learn's
-    ``make_moons``, drawn with a JAX key: n // 2 points of class 0 on the
-    upper arc (cos t, sin t), the rest of class 1 on the lower arc
-    (1 - cos t, 1/2 - sin t), t uniform in [0, pi], plus Gaussian noise."""
-    k_angle, k_noise = jax.random.split(key)
-    labels = (jnp.arange(n) >= n // 2).astype(jnp.int32)
-    t = jax.random.uniform(k_angle, (n,), maxval=jnp.pi)
-    upper = jnp.stack([jnp.cos(t), jnp.sin(t)], axis=1)
-    lower = jnp.stack([1.0 - jnp.cos(t), 0.5 - jnp.sin(t)], axis=1)
-    X = jnp.where(labels[:, None] == 0, upper, lower)
-    return X + noise * jax.random.normal(k_noise, X.shape), labels
-
-
-def digits(key, test_fraction: float = 0.25):
-    """scikit-learn's handwritten digits (1797 images of 8 x 8 pixels, 10
-    classes; installed with scikit-learn, nothing is downloaded), pixels
-    scaled to [0, 1], split at random into train and test sets.
-    Returns ``(X_train, y_train, X_test, y_test)``."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    X = jnp.asarray(data.data / 16.0)
-    y = jnp.asarray(data.target.astype(np.int32))
-    order = jax.random.permutation(key, X.shape[0])
-    n_test = int(round(test_fraction * X.shape[0]))
-    test, train_ = order[:n_test], order[n_test:]
-    return X[train_], y[train_], X[test], y[test]
+def tanh_unit_loss(n: int, key):
+    """A loss of n weights to measure gradients on: the squared error of one
+    tanh unit on n random examples x_i (the rows of X) with targets t_i,
+    L(w) = 1/(2n) sum_i (tanh(x_i . w) - t_i)^2. One evaluation costs about
+    2 n^2 floating-point operations (the product X w); see
+    :mod:`nnbook.xla_cost` for counting them."""
+    k_x, k_t = jax.random.split(key)
+    X = jax.random.normal(k_x, (n, n)) / jnp.sqrt(n)
+    t = jax.random.normal(k_t, (n,))
+    return lambda w: 0.5 * jnp.mean((jnp.tanh(X @ w) - t) ** 2)
 
 
 # ----------------------------------------------------------------------------

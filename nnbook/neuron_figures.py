@@ -196,7 +196,7 @@ def neuron_frame(data):
     """The frame function of the w1, w2, b sliders: a closure over the data
     (loss and accuracy at one setting in one compiled call)."""
     X, y = data.X, data.y
-    score = jax.jit(lambda w, b: (logistic_loss(w, b, X, y), accuracy(w, b, X, y)))
+    score = jax.jit(lambda w, b: (logistic_loss(w, b, X, y), accuracy(X @ w + b > 0, y == 1)))
 
     def frame(w1, w2, b) -> Frame:
         w1, w2, b = float(w1), float(w2), float(b)

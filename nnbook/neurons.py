@@ -15,8 +15,9 @@ is simulated with forward Euler inside ``jax.lax.scan`` (one compiled call per
 run); its closed forms (the charging curve below threshold, the firing rate
 above the rheobase, the postsynaptic potential of one synaptic current) are
 here too, so that the chapter and the tests can check one against the other.
-The second half is the artificial neuron y = phi(w . x + b) and the logistic
-loss that trains it.
+The second half is the artificial neuron y = phi(w . x + b), the dense layer,
+the logistic loss and the gradient-descent routine that trains it (later
+chapters reuse ``dense``, ``accuracy`` and ``gradient_descent`` by name).
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sklearn.datasets import load_iris
 
-from nnbook.data import standardise
+from nnbook.calculus import bisect
 
 MS_PER_S = 1000.0  # rates in Hz from intervals in ms
 
@@ -161,7 +161,7 @@ def simulated_rate(params: LIF, current, dt, steps: int):
 def find_rheobase(params: LIF, lo: float, hi: float, dt: float = 0.1, steps: int = 10_000, iterations: int = 60) -> float:
     """The rheobase found by bisection on simulations, with no formula: the
     smallest constant current at which the neuron spikes within ``steps``
-    steps. ``lo`` must stay silent and ``hi`` must fire."""
+    steps (:func:`nnbook.calculus.bisect`). ``lo`` must stay silent and ``hi`` must fire."""
 
     def fires(current):
         _, spikes = simulate_lif(params, jnp.full(steps, current), dt)
@@ -169,10 +169,7 @@ def find_rheobase(params: LIF, lo: float, hi: float, dt: float = 0.1, steps: int
 
     if fires(lo) or not fires(hi):
         raise ValueError(f"bisection needs a silent lo ({lo} nA) and a firing hi ({hi} nA).")
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if fires(mid) else (mid, hi)
-    return hi
+    return bisect(fires, lo, hi, iterations)
 
 
 # ----------------------------------------------------------------------------
@@ -235,10 +232,16 @@ def neuron(w, b, x, phi=jax.nn.sigmoid):
     return phi(jnp.dot(w, x) + b)
 
 
-def layer(W, b, x, phi=jax.nn.sigmoid):
-    """Many neurons side by side, each with its own row of W and entry of b:
-    one matrix-vector product, y = phi(W x + b)."""
-    return phi(W @ x + b)
+def identity(z):
+    return z
+
+
+def dense(W, b, x, phi=identity):
+    """A dense layer: many neurons side by side, each with its own row of W
+    and entry of b, y = phi(W x + b), one matrix-vector product. Written
+    x W^T + b, it takes one example x (a vector) or a batch (one example per
+    row) alike. Taught in chapter 1; chapters 2 and 5 stack it."""
+    return phi(x @ W.T + b)
 
 
 def logistic_loss(w, b, X, y):
@@ -256,43 +259,38 @@ def logistic_gradient_by_hand(w, b, X, y):
     return X.T @ r / X.shape[0], jnp.mean(r)
 
 
-def accuracy(w, b, X, y):
-    """Fraction of points on the correct side of the boundary w . x + b = 0."""
-    return jnp.mean(((X @ w + b > 0) == (y > 0.5)).astype(X.dtype))
+def accuracy(predicted, labels):
+    """Fraction of examples whose predicted class equals the label, for
+    example ``accuracy(X @ w + b > 0, y == 1)`` for a logistic neuron.
+    Taught in chapter 1; chapters 2 and 5 predict with an argmax."""
+    return jnp.mean((jnp.asarray(predicted) == jnp.asarray(labels)).astype(jnp.result_type(float)))
+
+
+@partial(jax.jit, static_argnames=("loss", "steps", "gradient"))
+def gradient_descent(loss, params0, learning_rate, steps: int, gradient=None):
+    """``steps`` steps of gradient descent, params <- params - learning_rate *
+    grad L(params), inside one ``lax.scan``; returns the parameters after every
+    step, stacked along a new leading axis of length ``steps + 1`` (index 0:
+    the start). ``params0`` is any pytree of arrays (a vector, a tuple
+    ``(w, b)``, a list of layers); ``gradient`` defaults to ``jax.grad(loss)``
+    and may be a gradient written by hand.
+
+    Taught in chapter 1; chapters 2, 4 and 5 call it. ``loss`` and
+    ``gradient`` are static: ``jit`` compiles once per function object, so
+    make a closure once and reuse it."""
+    grad = jax.grad(loss) if gradient is None else gradient
+    params0 = jax.tree.map(lambda w: jnp.asarray(w, dtype=jnp.result_type(float)), params0)
+
+    def step(params, _):
+        params = jax.tree.map(lambda w, g: w - learning_rate * g, params, grad(params))
+        return params, params
+
+    _, history = jax.lax.scan(step, params0, None, length=steps)
+    return jax.tree.map(lambda w0, ws: jnp.concatenate([w0[None], ws]), params0, history)
 
 
 @partial(jax.jit, static_argnames=("steps",))
 def train_logistic(w0, b0, X, y, learning_rate, steps: int):
-    """Gradient descent on :func:`logistic_loss` with ``jax.grad``; returns the
-    weights and bias after every step (``steps + 1`` rows each, start included)."""
-    grad = jax.grad(logistic_loss, argnums=(0, 1))
-
-    def step(params, _):
-        w, b = params
-        gw, gb = grad(w, b, X, y)
-        params = (w - learning_rate * gw, b - learning_rate * gb)
-        return params, params
-
-    w0 = jnp.asarray(w0, dtype=X.dtype)
-    b0 = jnp.asarray(b0, dtype=X.dtype)
-    _, (ws, bs) = jax.lax.scan(step, (w0, b0), None, length=steps)
-    return jnp.concatenate([w0[None], ws]), jnp.concatenate([b0[None], bs])
-
-
-class TwoClasses(NamedTuple):
-    X: jnp.ndarray  # (n, 2), standardised features
-    y: jnp.ndarray  # (n,), 0.0 or 1.0
-    feature_names: tuple[str, str]
-    class_names: tuple[str, str]
-
-
-def iris_petals() -> TwoClasses:
-    """Fisher's (1936) iris flowers, the two species that are hard to tell
-    apart: versicolor (y = 0) and virginica (y = 1), 50 each, described by
-    petal length and petal width (cm), each standardised to mean 0 and
-    variance 1. Ships with scikit-learn: nothing is downloaded."""
-    data = load_iris()
-    keep = data.target >= 1
-    X = standardise(data.data[keep][:, [2, 3]])
-    y = (data.target[keep] == 2).astype(float)
-    return TwoClasses(jnp.asarray(X), jnp.asarray(y), ("petal length", "petal width"), ("versicolor", "virginica"))
+    """:func:`gradient_descent` on :func:`logistic_loss`; returns the weights
+    and bias after every step (``steps + 1`` rows each, start included)."""
+    return gradient_descent(lambda p: logistic_loss(p[0], p[1], X, y), (w0, b0), learning_rate, steps)

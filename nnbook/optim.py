@@ -15,6 +15,9 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from nnbook.calculus import bisect
+from nnbook.neurons import gradient_descent  # taught in chapter 1; the plain method here
+
 # ----------------------------------------------------------------------------
 # Losses the chapter uses
 # ----------------------------------------------------------------------------
@@ -54,7 +57,8 @@ def momentum_descent(loss: Callable, w0, learning_rate, momentum, steps: int):
         v_{k+1} = momentum * v_k - learning_rate * grad L(w_k)
         w_{k+1} = w_k + v_{k+1},          v_0 = 0.
 
-    With ``momentum = 0`` this is plain gradient descent, w_{k+1} = w_k - eta grad L(w_k).
+    With ``momentum = 0`` this is plain gradient descent, w_{k+1} = w_k - eta grad L(w_k)
+    (:func:`nnbook.neurons.gradient_descent`, taught in chapter 1, gives the same iterates).
     """
     grad = jax.grad(loss)
     w0 = jnp.asarray(w0, dtype=jnp.result_type(float))
@@ -67,11 +71,6 @@ def momentum_descent(loss: Callable, w0, learning_rate, momentum, steps: int):
 
     _, ws = jax.lax.scan(step, (w0, jnp.zeros_like(w0)), None, length=steps)
     return jnp.concatenate([w0[None], ws])
-
-
-def gradient_descent(loss: Callable, w0, learning_rate, steps: int):
-    """Plain gradient descent: :func:`momentum_descent` with no momentum."""
-    return momentum_descent(loss, w0, learning_rate, 0.0, steps)
 
 
 class Divergence(NamedTuple):
@@ -124,8 +123,8 @@ def regime_1d(a, learning_rate) -> str:
 
 def divergence_threshold(loss: Callable, w0, lo: float, hi: float, steps: int = 200, iterations: int = 60) -> float:
     """The smallest learning rate at which gradient descent *grows* |w| over
-    ``steps`` steps, found by bisection on runs of :func:`gradient_descent`
-    (no formula involved). ``lo`` must converge and ``hi`` must not."""
+    ``steps`` steps, found by bisection (:func:`nnbook.calculus.bisect`) on
+    runs of gradient descent (no formula involved). ``lo`` must converge and ``hi`` must not."""
     w0 = jnp.asarray(w0, dtype=jnp.result_type(float))
     start = float(jnp.linalg.norm(w0))
 
@@ -135,10 +134,7 @@ def divergence_threshold(loss: Callable, w0, lo: float, hi: float, steps: int = 
 
     if grows(lo) or not grows(hi):
         raise ValueError(f"bisection needs a converging lo ({lo}) and a diverging hi ({hi}).")
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if grows(mid) else (mid, hi)
-    return hi
+    return bisect(grows, lo, hi, iterations)
 
 
 def condition_number(A) -> float:
