@@ -18,7 +18,8 @@ CHAPTERS = pathlib.Path(__file__).resolve().parents[1] / "chapters"
 
 # Cells that only display an interactive figure: slow in-process and tested
 # elsewhere (test_descent_figures.py, nbval).
-_DISPLAY_ONLY = re.compile(r"^\s*(static_figure|live_figure)\(")
+FIGURE_DISPLAYS = ("interactive_figure", "static_figure", "live_figure")
+_DISPLAY_ONLY = re.compile(rf"^\s*({'|'.join(FIGURE_DISPLAYS)})\(")
 
 
 def code_cells(chapter: str) -> list[str]:
@@ -39,15 +40,41 @@ def solution_blocks(chapter: str) -> dict[str, str]:
 
 def run_chapter(chapter: str) -> dict:
     """Execute the chapter's code cells in one namespace and return it."""
+    return execute_chapter(chapter)
+
+
+def execute_chapter(chapter: str, show_figure=None) -> dict:
+    """Run the chapter's code cells top to bottom in one namespace (matplotlib
+    on Agg, printed output discarded) and return the namespace.
+
+    A cell that only displays an interactive figure is skipped, or, given
+    ``show_figure``, run with every display function bound to it, so it
+    receives exactly what the chapter passes (``figure_specs`` uses this).
+    ``chapter`` is a file name in chapters/ or a path to a notebook."""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    nb = nbformat.read(CHAPTERS / chapter, as_version=4)
     namespace: dict = {"__name__": "__chapter__"}
     with contextlib.redirect_stdout(io.StringIO()):
-        for source in code_cells(chapter):
-            exec(compile(source, chapter, "exec"), namespace)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if not _DISPLAY_ONLY.match(cell.source):
+                exec(compile(cell.source, str(chapter), "exec"), namespace)
+            elif show_figure is not None:
+                overlay = {**namespace, **dict.fromkeys(FIGURE_DISPLAYS, show_figure)}
+                exec(compile(cell.source, str(chapter), "exec"), overlay)
             plt.close("all")
     return namespace
+
+
+def figure_specs(chapter: str) -> tuple[dict, list]:
+    """The chapter's namespace and the figure specs its cells display, in
+    page order, one per spec name (``make bench`` measures them)."""
+    specs: dict = {}
+    namespace = execute_chapter(chapter, lambda spec, *args, **kwargs: specs.setdefault(spec.name, spec))
+    return namespace, list(specs.values())
 
 
 def run_solution(namespace: dict, code: str) -> str:
