@@ -133,7 +133,7 @@ clean:
 # What `pip install git+<repository>` gives a Colab user: nnbook and its declared
 # runtime dependencies (pyproject.toml) in a fresh venv, every module imported.
 check-install:
-	$(PYTHON) benchmarks/check_install.py
+	$(PYTHON) benchmarks/venv_checks.py install
 
 # Measurements, never assertions; see benchmarks/__main__.py and README "Performance".
 .PHONY: bench test-latest binder-check
@@ -143,7 +143,7 @@ bench: $(STAMP)
 
 # Not part of `make test`: the results depend on what PyPI serves that day.
 test-latest:
-	$(PYTHON) benchmarks/latest_canary.py
+	$(PYTHON) benchmarks/venv_checks.py latest
 
 binder-check:
-	$(PYTHON) benchmarks/binder_sim.py
+	$(PYTHON) benchmarks/venv_checks.py binder

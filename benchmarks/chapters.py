@@ -1,22 +1,18 @@
 """A chapter run in-process by the tests' runner (nbtests/chapter_code.py):
-how fast its live figures answer a slider move, and its speed comparisons.
+its live figures' update times and its speed comparisons.
 
-Live figures: the specs the chapter's figure cells display
-(``chapter_code.figure_specs``). Each is built with the public live face,
-``nnbook.sliders.live_figure(spec)``, and moved with ``LiveFigure.update``,
-which returns an ``UpdateTiming``: ``frame_seconds`` (the JAX frame function,
-results in NumPy) and ``total_seconds`` (the whole update: frame, redraw,
-PNG). Each slider visits at most 40 positions of its live range
-(``control.live == (lo, hi, step)``) back and forth, the others at their
-initial values; a first pass over the positions warms up (JIT compiles) and
-its slowest move is reported as "first move". Not measured: sending the PNG
-to the browser.
+Live figures: the specs its figure cells display, each built with the public
+live face ``nnbook.sliders.live_figure(spec)`` and moved with
+``LiveFigure.update``, which returns ``UpdateTiming(frame_seconds,
+total_seconds)``: the JAX frame function (results in NumPy) and the whole
+update (frame, redraw, PNG; not the trip to the browser). Each slider visits
+at most 40 positions of its live range ``control.live == (lo, hi, step)``
+back and forth, the others at their initial values, after a warm-up pass
+(JIT compiles) whose slowest move is the "first move".
 
-Speed comparisons: what the chapter measured in this run, by the names it
-defines (chapter 4's sweep versus a Python loop, re-timed here 5 times with
-the chapter's own functions; chapter 5's gradient timings by mode and n).
-
-Run one chapter:  python -m benchmarks.chapters chapters/00_how_to_use.ipynb [MOVES]
+Speed comparisons: chapter 4's sweep and Python loop, re-timed (median of 5)
+with the chapter's own functions; chapter 5's gradient timings as it measured
+them.  Run:  python -m benchmarks.chapters chapters/00_how_to_use.ipynb [MOVES]
 """
 
 from __future__ import annotations
@@ -34,16 +30,15 @@ MOVES = 40
 
 
 def positions(control, most: int = 40) -> list:
-    """At most ``most`` values of the control's live range, both ends included."""
+    """At most ``most`` of the live slider's positions, both ends included
+    (a log-scale slider steps in decades)."""
     import numpy as np
 
     lo, hi, step = control.live
-    if control.scale == "log":
-        values = np.geomspace(lo, hi, most)
-    else:
-        count = int(round((hi - lo) / step)) + 1
-        values = lo + step * np.unique(np.round(np.linspace(0, count - 1, min(count, most))))
-    values = np.clip(values, lo, hi)
+    to, back = (np.log10, lambda e: 10.0**e) if control.scale == "log" else (float, float)
+    count = int(round((to(hi) - to(lo)) / step)) + 1
+    steps = np.unique(np.round(np.linspace(0, count - 1, min(count, most))))
+    values = np.clip([back(to(lo) + step * k) for k in steps], lo, hi)
     return sorted({int(round(v)) if control.integer else float(v) for v in values})
 
 
@@ -71,24 +66,25 @@ def measure_figure(spec, moves: int) -> list[dict]:
     return rows
 
 
-def speed(namespace: dict) -> dict:
+def median_seconds(fn, runs: int = 5) -> float:
+    """Of a function the chapter already ran (compiled)."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def speed(ns: dict) -> dict:
     out = {}
-    if "python_loop" in namespace and "sweep" in namespace:  # chapter 4
-        sweep, loop = namespace["sweep"], namespace["python_loop"]
-        sweep(), loop()
-        vectorised = statistics.median(_seconds(sweep) for _ in range(5))
-        looped = statistics.median(_seconds(loop) for _ in range(5))
+    if "python_loop" in ns and "sweep" in ns:  # chapter 4
+        vectorised, looped = median_seconds(ns["sweep"]), median_seconds(ns["python_loop"])
         out["sweep"] = {"vectorised_ms": vectorised * 1e3, "python_loop_ms": looped * 1e3,
-                        "speedup": looped / vectorised, "same_results": namespace.get("same")}
-    if "seconds" in namespace and "sizes" in namespace:  # chapter 5: {(method, n): seconds}
-        out["gradient_modes"] = {f"{method} n={n}": s * 1e3 for (method, n), s in namespace["seconds"].items()}
+                        "speedup": looped / vectorised, "same_results": ns.get("same")}
+    if "seconds" in ns and "sizes" in ns:  # chapter 5: {(method, n): seconds}
+        out["gradient_modes"] = {f"{method} n={n}": s * 1e3 for (method, n), s in ns["seconds"].items()}
     return out
-
-
-def _seconds(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def measure_chapter(path: pathlib.Path, moves: int = MOVES) -> dict:

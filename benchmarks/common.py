@@ -19,6 +19,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOGS = ROOT / "_build" / "bench-logs"
+TEST_STAGES = ("lint", "nbval", "book", "unit", "test-browser")  # what `make test` runs, in its order
 # State and tools, never part of the book's source.
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".venv-*", "_build", "node_modules", "__pycache__",
                                      ".pytest_cache", "*.egg-info", ".ipynb_checkpoints")

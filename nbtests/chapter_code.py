@@ -18,8 +18,7 @@ CHAPTERS = pathlib.Path(__file__).resolve().parents[1] / "chapters"
 
 # Cells that only display an interactive figure: slow in-process and tested
 # elsewhere (test_descent_figures.py, nbval).
-FIGURE_DISPLAYS = ("interactive_figure", "static_figure", "live_figure")
-_DISPLAY_ONLY = re.compile(rf"^\s*({'|'.join(FIGURE_DISPLAYS)})\(")
+_DISPLAY_ONLY = re.compile(r"^\s*(static_figure|live_figure)\(")
 
 
 def code_cells(chapter: str) -> list[str]:
@@ -48,8 +47,8 @@ def execute_chapter(chapter: str, show_figure=None) -> dict:
     on Agg, printed output discarded) and return the namespace.
 
     A cell that only displays an interactive figure is skipped, or, given
-    ``show_figure``, run with every display function bound to it, so it
-    receives exactly what the chapter passes (``figure_specs`` uses this).
+    ``show_figure``, run with its display function bound to ``show_figure``,
+    which receives exactly what the chapter passes (``figure_specs``).
     ``chapter`` is a file name in chapters/ or a path to a notebook."""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -60,10 +59,11 @@ def execute_chapter(chapter: str, show_figure=None) -> dict:
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
-            if not _DISPLAY_ONLY.match(cell.source):
+            display = _DISPLAY_ONLY.match(cell.source)
+            if not display:
                 exec(compile(cell.source, str(chapter), "exec"), namespace)
-            elif show_figure is not None:
-                overlay = {**namespace, **dict.fromkeys(FIGURE_DISPLAYS, show_figure)}
+            elif show_figure is not None:  # e.g. "static_figure(" -> static_figure = show_figure
+                overlay = {**namespace, display.group(0).strip().rstrip("("): show_figure}
                 exec(compile(cell.source, str(chapter), "exec"), overlay)
             plt.close("all")
     return namespace
