@@ -1,12 +1,9 @@
-"""The built book in headless Chromium (the browser tests' settings): what each
-page loads, and how fast every static (in-page) slider switches frames.
-
-_build/html is served on 127.0.0.1; requests to other hosts are blocked and
-counted. Page weight: every response a page loads until the network is idle.
-Static sliders: each range input of each ``figure.nnbook-static`` is set from
-JS, back and forth across its range; *switch* runs from the input event, sent
-at the start of an animation frame, until that frame's rendering work is done
-(handler, style, layout, paint): the 16 ms budget of one frame at 60 Hz.
+"""The built book in headless Chromium (the browser tests' settings), served
+on 127.0.0.1 (requests to other hosts are blocked and counted): every page's
+weight (all it loads until the network is idle), and every static slider's
+*switch*: from an input event sent at the start of an animation frame until
+that frame's rendering work is done (handler, style, layout, paint), the
+16 ms budget of one frame at 60 Hz; back and forth across each range input.
 
 Run:  python -m benchmarks.browser [HTML_DIR] [MOVES]
 """

@@ -1,17 +1,11 @@
 """Where a chapter's Run All goes: kernel start, imports, JAX compile, rest.
 
-A chapter runs top to bottom with nbclient (as the book build and nbval run
-it), each cell timed, in a kernel that records JAX's compilation events
-(``jax.monitoring`` spans of tracing, lowering and XLA compile):
-
-* kernel start: until the kernel answers ``kernel_info``;
-* imports: the setup cell (the chapter's first code cell) and the instrument
-  cell's ``import jax``, less any compilation inside them;
-* JAX compile: wall time inside those spans (their union), in any cell;
-* rest: everything else the cells did (computing, plotting, PNG encoding).
-
-Each repeat runs a chapter with an empty JAX persistent cache (cold: what a
-reader's first Run All costs) and again with it filled (warm).
+The chapter runs top to bottom with nbclient (as the book build and nbval
+run it), each cell timed, in a kernel that records JAX's compilation spans
+(``jax.monitoring``: tracing, lowering, XLA compile). Imports = the setup cell
+plus the instrument cell's ``import jax``; JAX compile = the union of the
+spans, in any cell; rest = everything else (computing, plotting, PNGs). Cold:
+an empty JAX persistent cache (a reader's first Run All); warm: filled by it.
 
 Run one chapter:  python -m benchmarks.execution chapters/00_how_to_use.ipynb
 """

@@ -12,9 +12,9 @@ not part of `make test`). Standard library only: run with the system python3.
            enabled and OK, or live sliders would not render.
   latest   `make test-latest`: .venv-latest with the newest releases of the
            direct dependencies (jupyter-book below 2), the stages of
-           `make test` with it in a copy of the tree (logs in .venv-latest/),
-           and which versions differ from requirements.txt. Depends on what
-           PyPI serves that day.
+           `make test` with it in a copy of the tree (failures' logs in
+           _build/bench-logs/), and which versions differ from
+           requirements.txt. Depends on what PyPI serves that day.
 
     python3 benchmarks/venv_checks.py {install|binder|latest}    (KEEP=1 keeps a temporary venv)
 """
@@ -31,7 +31,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from benchmarks.common import ROOT, TEST_STAGES, cell_timeout, env, failed_tests, repo_copy, toc_chapters  # noqa: E402
+from benchmarks.common import ROOT, TEST_STAGES, cell_timeout, env, make, repo_copy, toc_chapters  # noqa: E402
 
 EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 # The direct dependencies, as listed at the top of requirements.txt.
@@ -117,11 +117,10 @@ def latest(tmp: pathlib.Path, run_env: dict) -> list[str]:
     problems = []
     with repo_copy(venv) as (copy, flags):
         for stage in TEST_STAGES:
-            proc = step(f"make {stage}", ["make", "--no-print-directory", *flags, stage], cwd=copy,
-                        env=run_env | {"PYTHONPATH": str(copy)})
-            (venv / f"{stage}.log").write_text(proc.stdout + proc.stderr)
-            problems += [f"make {stage} (log .venv-latest/{stage}.log): " + "\n  ".join(
-                failed_tests(proc.stdout + proc.stderr) or proc.stderr.splitlines()[-5:])] if proc.returncode else []
+            result = make(copy, flags, stage, f"latest-{stage}")
+            print(f"   {'FAILED' if result['status'] else 'ok    '} make {stage} ({result['seconds']:.0f} s)")
+            if result["status"]:
+                problems.append(f"make {stage} ({result['log']}): " + "; ".join(result["failed"]))
     return problems
 
 
