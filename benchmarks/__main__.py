@@ -10,9 +10,9 @@ stdout and _build/bench.md; every run to _build/bench.json. Never asserts.
 
   build      cold `make book`, then a no-change rebuild
   browser    page weight and static slider switch, headless Chromium (browser.py)
-  stages     the stages of `make test` one after another, as it runs them
   execution  each chapter's Run All: kernel start, imports, JAX compile, rest
   chapters   each chapter in-process: live slider updates, its speed comparisons
+  stages     the stages of `make test` one after another, as it runs them
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import sys
 from benchmarks import execution
 from benchmarks.common import ROOT, TEST_STAGES, log, make, repo_copy, run_json, table, toc_chapters
 
-SECTIONS = ("build", "browser", "stages", "execution", "chapters")  # browser uses build's book
+SECTIONS = ("build", "browser", "execution", "chapters", "stages")  # browser uses build's book
 # The targets (README "Performance"): reported against, never asserted.
 LIVE_P50_MS, LIVE_JAX_P50_MS = 50.0, 5.0
 STATIC_SWITCH_P95_MS = 16.0  # one frame at 60 Hz
@@ -65,7 +65,7 @@ def browser(copy, flags, moves: int) -> dict:
     return run_json("browser", copy / "_build" / "html", moves, root=copy)
 
 
-def run(only: list[str], repeat: int, moves: int) -> dict:
+def run(only: list[str], repeat: int, moves: int, save) -> dict:
     git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     r = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
          "commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "-uno")),
@@ -83,7 +83,8 @@ def run(only: list[str], repeat: int, moves: int) -> dict:
         for name in only:
             log(f"[{name}]")
             r[name] = guarded(sections[name])
-    r["load"].append(os.getloadavg())
+            r["load"][1:] = [os.getloadavg()]  # at the start, and now
+            save(r)  # a stopped run keeps what it measured
     return r
 
 
@@ -220,9 +221,10 @@ def main() -> int:
     if args.report:
         results = json.loads((out / "bench.json").read_text())
     else:
-        results = run([s for s in SECTIONS if s in args.only.split(",")], max(1, args.repeat), max(30, args.moves))
         out.mkdir(exist_ok=True)
-        (out / "bench.json").write_text(json.dumps(results, indent=1))
+        save = lambda results: (out / "bench.json").write_text(json.dumps(results, indent=1))
+        only = [s for s in SECTIONS if s in args.only.split(",")]
+        results = run(only, max(1, args.repeat), max(30, args.moves), save)
     (out / "bench.md").write_text(report := render(results))
     print(report)
     return 0
