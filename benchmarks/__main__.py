@@ -125,7 +125,8 @@ def report_execution(ex: dict):
         if cold := d["cold"]:
             limit = TRANSFER_CHAPTER_COLD_S if "transfer" in name else CHAPTER_COLD_S
             worst = max(worst, (cold["total"] / limit, f"{cold['total']:.1f} s ({name})"))
-            rows.append([name, *(f"{cold[k]:.1f}" for k in execution.KEYS), f"{d['warm']['total']:.1f}"])
+            warm = f"{d['warm']['total']:.1f}" if d["warm"] else "-"
+            rows.append([name, *(f"{cold[k]:.1f}" for k in execution.KEYS), warm])
     return ([["cold Run All of a chapter < 20 s (transfer learning 60 s)", f"worst {worst[1]}", verdict(worst[0])]],
             errors + ["", "### Chapter Run All (nbclient, s; cold = empty JAX cache, warm = filled)", "", table(
                 ["chapter", "kernel start", "imports", "JAX compile", "rest", "total cold", "total warm"], rows)])
