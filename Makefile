@@ -8,8 +8,13 @@ BIN          := $(VENV)/bin
 STAMP        := $(VENV)/.installed
 CHAPTERS     := $(sort $(wildcard chapters/*.ipynb))
 # Per-cell execution timeout (s), everywhere notebooks run: a stalled cell
-# fails fast instead of hanging CI (see ../shared/PITFALLS.md, nbclient#312).
-CELL_TIMEOUT := 60
+# fails fast instead of hanging CI (nbclient#312). Set in one place, _config.yml
+# (execute: timeout:), which the book build reads; nbval, outputs, the binder
+# check and nbtests/stall_loop.py read it from there too.
+CELL_TIMEOUT := $(shell $(PYTHON) -c 'import benchmarks.common as c; print(c.cell_timeout())')
+ifeq ($(CELL_TIMEOUT),)
+$(error could not read execute: timeout: from _config.yml)
+endif
 PORT         ?= 8000
 
 # JAX probes for accelerators at import unless told it is on a CPU.
@@ -23,16 +28,18 @@ export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv book test nbval unit outputs serve clean assets browser-deps test-browser
+.PHONY: help venv book test lint nbval unit outputs serve clean assets browser-deps test-browser check-install
 
 help:
 	@echo "make book     execute the chapters and build the HTML book into _build/html"
-	@echo "make test     strict nbval on every chapter, the HTML build (-W) and pytest nbtests/"
+	@echo "make test     lint, strict nbval on every chapter, the HTML build (-W), pytest nbtests/, browser tests"
+	@echo "make lint     ruff (pyproject.toml) on every .py file and notebook"
+	@echo "make check-install  a fresh venv 'pip install .' imports every nnbook module (what Colab does)"
 	@echo "make test-browser  only the browser tests of the built book and of JupyterLab (after make book)"
 	@echo "make outputs  re-execute every chapter in place (do this before committing a notebook)"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean    remove _build"
-	@echo "make bench    measure build, execution and slider speed; table + _build/bench.json (BENCH_ARGS=--only live,browser)"
+	@echo "make bench    measure against the targets; report in _build/bench.md (BENCH_ARGS='--only chapters,browser')"
 	@echo "make test-latest   the test suite in .venv-latest with the newest direct dependencies (canary)"
 	@echo "make binder-check  what Binder does: fresh venv from requirements.txt, execute every chapter, widget extension"
 
@@ -51,6 +58,7 @@ book: $(STAMP) assets
 	@echo "The book is in _build/html: open file://$(CURDIR)/_build/html/index.html or run 'make serve'."
 
 test: $(STAMP)
+	$(MAKE) lint
 	$(MAKE) nbval
 	$(MAKE) book
 	$(MAKE) unit
@@ -61,6 +69,9 @@ nbval: $(STAMP)
 	mkdir -p _build
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with nbtests/sanitize.cfg $(CHAPTERS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # Unit tests of nnbook and checks of the built pages (run after `book`).
 unit: $(STAMP)
@@ -103,7 +114,7 @@ browser-deps: $(NPM_STAMP)
 # The built book in headless Chromium (every page, sliders, axe-core, weight,
 # screenshots in _build/screenshots) and the live sliders in JupyterLab.
 test-browser: $(STAMP) browser-deps
-	$(BIN)/pytest -rxX nbtests/browser
+	$(BIN)/pytest -rfExX nbtests/browser
 
 outputs: $(STAMP)
 	for nb in $(CHAPTERS); do \
@@ -119,6 +130,11 @@ serve:
 clean:
 	rm -rf _build
 
+# What `pip install git+<repository>` gives a Colab user: nnbook and its declared
+# runtime dependencies (pyproject.toml) in a fresh venv, every module imported.
+check-install:
+	$(PYTHON) benchmarks/venv_checks.py install
+
 # Measurements, never assertions; see benchmarks/__main__.py and README "Performance".
 .PHONY: bench test-latest binder-check
 BENCH_ARGS ?=
@@ -127,7 +143,7 @@ bench: $(STAMP)
 
 # Not part of `make test`: the results depend on what PyPI serves that day.
 test-latest:
-	$(PYTHON) benchmarks/test_latest.py
+	$(PYTHON) benchmarks/venv_checks.py latest
 
 binder-check:
-	$(PYTHON) benchmarks/binder_check.py
+	$(PYTHON) benchmarks/venv_checks.py binder

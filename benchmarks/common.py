@@ -1,5 +1,7 @@
-"""Shared helpers of the benchmarks: statistics, chapters, a throw-away copy
-of the repository, subprocesses, and the printed table."""
+"""What `make bench`, `make test-latest` and `make binder-check` share.
+
+Standard library only: the last two run with the system python3.
+"""
 
 from __future__ import annotations
 
@@ -15,166 +17,110 @@ import sys
 import tempfile
 import time
 
-import yaml
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-VENV_BIN = pathlib.Path(sys.executable).parent
-
-# Folders that are state or tools, never part of the book's source.
-COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", ".venv-*", "_build", "node_modules", "__pycache__", ".pytest_cache",
-    "*.egg-info", ".ipynb_checkpoints", ".jupyter_cache",
-)
+LOGS = ROOT / "_build" / "bench-logs"
+TEST_STAGES = ("lint", "nbval", "book", "unit", "test-browser")  # what `make test` runs, in its order
+# State and tools, never part of the book's source.
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".venv-*", "_build", "node_modules", "__pycache__",
+                                     ".pytest_cache", "*.egg-info", ".ipynb_checkpoints")
 
 
 def log(*args) -> None:
-    """Progress goes to stderr, so stdout holds only the table."""
+    """Progress goes to stderr; stdout holds only the report."""
     print(*args, file=sys.stderr, flush=True)
 
 
-# ----------------------------------------------------------------------------
-# statistics
-# ----------------------------------------------------------------------------
+def cell_timeout(root: pathlib.Path = ROOT) -> int:
+    """Seconds per cell, from ``execute: timeout:`` in _config.yml: the one
+    setting the book build, the Makefile (nbval, outputs), the binder check
+    and nbtests/stall_loop.py all use."""
+    text = (root / "_config.yml").read_text()
+    match = re.search(r"^execute:[^\n]*\n(?:[ \t]+[^\n]*\n)*?[ \t]+timeout:\s*(\d+)", text, re.M)
+    if not match:
+        raise ValueError("_config.yml has no 'execute: timeout: N' (seconds per cell); add it")
+    return int(match[1])
 
 
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def percentile(xs, q: float):
-    """Nearest-rank percentile (q in 0..100): a value that was measured."""
-    xs = sorted(x for x in xs if x is not None)
-    if not xs:
-        return None
-    rank = max(1, int(-(-q * len(xs) // 100)))  # ceil(q/100 * n)
-    return xs[min(rank, len(xs)) - 1]
-
-
-def summary(xs) -> dict:
-    xs = [x for x in xs if x is not None]
-    return {"n": len(xs), "p50": median(xs), "p95": percentile(xs, 95), "min": min(xs, default=None),
-            "max": max(xs, default=None)}
-
-
-# ----------------------------------------------------------------------------
-# the book
-# ----------------------------------------------------------------------------
+def toc_files(root: pathlib.Path = ROOT) -> list[str]:
+    """The book's pages in _toc.yml order (root first), without suffix."""
+    return re.findall(r"^\s*(?:-\s*)?(?:root|file):\s*(\S+)\s*$", (root / "_toc.yml").read_text(), re.M)
 
 
 def toc_chapters(root: pathlib.Path = ROOT) -> list[pathlib.Path]:
-    """The chapter notebooks, in the order of _toc.yml."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [c["file"] for c in part.get("chapters", [])]
-    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
+    return [root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").exists()]
+
+
+def summary(xs) -> dict:
+    """Median and nearest-rank 95th percentile (a value that was measured)."""
+    xs = sorted(xs)
+    return {"n": len(xs), "p50": statistics.median(xs), "p95": xs[max(0, -(-95 * len(xs) // 100) - 1)]}
 
 
 def env(**extra) -> dict:
-    """The environment notebooks run in (what the Makefile exports), plus ``extra``."""
-    e = dict(os.environ)
-    e.setdefault("JAX_PLATFORMS", "cpu")
-    e.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    e.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-    e.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
-    e["PATH"] = f"{VENV_BIN}{os.pathsep}{e.get('PATH', '')}"
-    e.update({k: str(v) for k, v in extra.items()})
-    return e
+    """The environment the Makefile gives notebooks, plus ``extra``."""
+    e = dict(os.environ, JAX_PLATFORMS="cpu", PYDEVD_DISABLE_FILE_VALIDATION="1",
+             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+             PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for k in ("MAKEFLAGS", "MAKELEVEL", "JAX_COMPILATION_CACHE_DIR", "VIRTUAL_ENV"):
+        e.pop(k, None)
+    return e | {k: str(v) for k, v in extra.items()}
 
 
 @contextlib.contextmanager
-def repo_copy(keep: bool = False):
-    """A copy of the working tree (uncommitted changes included) in a temporary
-    folder with its own empty ``_build``, using this repository's ``.venv``
-    through a symlink. Measurements run there, so they start cold and the
-    developer's ``_build`` is never touched."""
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="nnbook-bench-"))
+def repo_copy(venv: pathlib.Path = ROOT / ".venv"):
+    """A copy of the working tree (uncommitted edits included) with an empty
+    _build, using ``venv`` and node_modules through symlinks: runs there
+    start cold and never touch the developer's _build. Yields (copy, make
+    flags that stop make from reinstalling the shared tools)."""
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="nnbook-copy-"))
     copy = tmp / "book"
     shutil.copytree(ROOT, copy, ignore=COPY_IGNORE, symlinks=True)
-    (copy / ".venv").symlink_to(ROOT / ".venv")
+    (copy / ".venv").symlink_to(venv)
+    flags = ["-o", ".venv/.installed"]
+    if (ROOT / "node_modules").is_dir():
+        (copy / "node_modules").symlink_to(ROOT / "node_modules")
+        flags += ["-o", "node_modules/.package-lock.json"]
     try:
-        yield copy
+        yield copy, flags
     finally:
-        if not keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def make(copy: pathlib.Path, *args: str, timeout: float = 3600, extra_env: dict | None = None):
-    """Run ``make ARGS`` in ``copy`` without letting make rebuild the shared
-    venv (``-o .venv/.installed``); return (seconds, exit status, output).
+def failed_tests(output: str) -> list[str]:
+    """pytest's FAILED/ERROR summary lines (or, if -r left them out, the
+    failure section headers)."""
+    tests = [line.strip() for line in output.splitlines() if re.match(r"^(FAILED|ERROR) ", line)]
+    return tests or ["FAILED " + m[1] for m in re.finditer(r"^_+ (test\S*) _+$", output, re.M)]
 
-    PYTHONPATH points at the copy, so its kernels import the copy's
-    ``nnbook`` rather than the editable install's."""
-    cmd = ["make", "--no-print-directory", "-o", ".venv/.installed", *args]
-    extra = {"PYTHONPATH": str(copy), **(extra_env or {})}
-    # The Makefile's own exports must win over a parent make's.
-    e = {k: v for k, v in env(**extra).items() if k not in ("JAX_COMPILATION_CACHE_DIR", "MAKEFLAGS", "MAKELEVEL")}
+
+def make(copy: pathlib.Path, flags: list[str], target: str, label: str, **extra_env) -> dict:
+    """``make TARGET`` in ``copy``, timed; a failure keeps its whole output in
+    _build/bench-logs/LABEL.log and names the failed tests."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=copy, env=e, capture_output=True, text=True, timeout=timeout)
-    seconds = time.perf_counter() - t0
-    return seconds, proc.returncode, proc.stdout + proc.stderr
+    proc = subprocess.run(["make", "--no-print-directory", *flags, target], cwd=copy, capture_output=True,
+                          text=True, env=env(PYTHONPATH=copy, **extra_env))  # kernels import the copy's nnbook
+    out = {"seconds": time.perf_counter() - t0, "status": proc.returncode}
+    if proc.returncode:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        path = LOGS / (re.sub(r"[^\w.-]+", "_", label) + ".log")
+        path.write_text(proc.stdout + proc.stderr)
+        out |= {"failed": failed_tests(proc.stdout + proc.stderr), "log": str(path.relative_to(ROOT))}
+    return out
 
 
-LOGS = ROOT / "_build" / "bench-logs"
-
-
-def failure(label: str, status: int, output: str) -> dict:
-    """Keep a failed run's whole output in _build/bench-logs/ and return what
-    the report shows: the failing tests (pytest's FAILED/ERROR lines) or the
-    last lines."""
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log_file = LOGS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") + ".log")
-    log_file.write_text(output)
-    tests = [l.strip() for l in output.splitlines() if re.match(r"^(FAILED|ERROR) ", l)]
-    if not tests:  # pytest run with -r flags that leave failures out of the summary: use the section headers
-        tests = ["FAILED " + m[1] for m in re.finditer(r"^_+ (test\S*) _+$", output, re.M)]
-    return {"run": label, "status": status, "failed_tests": tests, "log": str(log_file.relative_to(ROOT)),
-            "tail": "\n".join(output.strip().splitlines()[-15:])}
-
-
-def run_json(args: list[str], root: pathlib.Path = ROOT, timeout: float = 1800, **extra_env) -> dict:
-    """Run ``python -m benchmarks.X ...`` in a fresh process and parse the JSON
-    it prints last on stdout (each measurement gets its own interpreter, so
-    JAX flags set by one chapter cannot leak into the next). ``root`` is the
-    tree it runs in (a snapshot copy): its ``benchmarks`` and ``nnbook`` are
-    the ones imported."""
-    e = env(PYTHONPATH=root, **extra_env)
-    if "JAX_COMPILATION_CACHE_DIR" not in extra_env:  # no persistent cache unless asked: compiles are real
-        e.pop("JAX_COMPILATION_CACHE_DIR", None)
-    proc = subprocess.run([sys.executable, *args], cwd=root, env=e, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+def run_json(module: str, *args, root: pathlib.Path = ROOT, **extra_env) -> dict:
+    """``python -m benchmarks.MODULE ARGS`` in a fresh interpreter (JAX flags
+    one chapter sets cannot leak into the next), importing ``root``'s code;
+    returns the JSON it prints last."""
+    proc = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", *map(str, args)], cwd=root,
+                          env=env(PYTHONPATH=root, **extra_env), capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"benchmarks.{module} {' '.join(map(str, args))} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-# ----------------------------------------------------------------------------
-# the table
-# ----------------------------------------------------------------------------
-
-
-def fmt_s(x, digits: int = 1) -> str:
-    return "-" if x is None else f"{x:.{digits}f} s"
-
-
-def fmt_ms(x) -> str:
-    if x is None:
-        return "-"
-    return f"{x:.2f} ms" if x < 10 else f"{x:.1f} ms" if x < 100 else f"{x:.0f} ms"
-
-
-def fmt_kb(nbytes) -> str:
-    if nbytes is None:
-        return "-"
-    return f"{nbytes / 1e3:.0f} kB" if nbytes < 1e6 else f"{nbytes / 1e6:.2f} MB"
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table (readable as plain text too)."""
-    cells = [headers] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    def line(r):
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
-    out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [line(r) for r in cells[1:]]
-    return "\n".join(out)
+def table(headers: list[str], rows: list[list]) -> str:
+    """A Markdown table."""
+    rows = [[str(c) for c in row] for row in rows]
+    return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+                     + ["| " + " | ".join(row) + " |" for row in rows])

@@ -39,15 +39,42 @@ def solution_blocks(chapter: str) -> dict[str, str]:
 
 def run_chapter(chapter: str) -> dict:
     """Execute the chapter's code cells in one namespace and return it."""
+    return execute_chapter(chapter)
+
+
+def execute_chapter(chapter: str, show_figure=None) -> dict:
+    """Run the chapter's code cells top to bottom in one namespace (matplotlib
+    on Agg, printed output discarded) and return the namespace.
+
+    A cell that only displays an interactive figure is skipped, or, given
+    ``show_figure``, run with its display function bound to ``show_figure``,
+    which receives exactly what the chapter passes (``figure_specs``).
+    ``chapter`` is a file name in chapters/ or a path to a notebook."""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    nb = nbformat.read(CHAPTERS / chapter, as_version=4)
     namespace: dict = {"__name__": "__chapter__"}
     with contextlib.redirect_stdout(io.StringIO()):
-        for source in code_cells(chapter):
-            exec(compile(source, chapter, "exec"), namespace)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            display = _DISPLAY_ONLY.match(cell.source)
+            if not display:
+                exec(compile(cell.source, str(chapter), "exec"), namespace)
+            elif show_figure is not None:  # e.g. "static_figure(" -> static_figure = show_figure
+                overlay = {**namespace, display.group(0).strip().rstrip("("): show_figure}
+                exec(compile(cell.source, str(chapter), "exec"), overlay)
             plt.close("all")
     return namespace
+
+
+def figure_specs(chapter: str) -> tuple[dict, list]:
+    """The chapter's namespace and the figure specs its cells display, in
+    page order, one per spec name (``make bench`` measures them)."""
+    specs: dict = {}
+    namespace = execute_chapter(chapter, lambda spec, *args, **kwargs: specs.setdefault(spec.name, spec))
+    return namespace, list(specs.values())
 
 
 def run_solution(namespace: dict, code: str) -> str:
