@@ -35,7 +35,6 @@ from nnbook.losses import (
 )
 from nnbook.sliders import live_figure
 
-
 # 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
 pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
@@ -125,17 +124,22 @@ def test_loss_lines_and_moving_point_are_the_chapter_losses(target, logit):
     frame = figs.loss_frame(target, logit)
     z, bce = frame.lines["bce"]
     np.testing.assert_allclose(bce, binary_cross_entropy(jnp.asarray(z), target), rtol=1e-13)
-    np.testing.assert_allclose(frame.lines["d-bce"][1], binary_cross_entropy_gradient(jnp.asarray(z), target), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        frame.lines["d-bce"][1], binary_cross_entropy_gradient(jnp.asarray(z), target), rtol=1e-12, atol=1e-15
+    )
     np.testing.assert_allclose(frame.lines["sq"][1], sigmoid_squared_error(jnp.asarray(z), target), rtol=1e-13)
-    np.testing.assert_allclose(frame.lines["d-sq"][1], sigmoid_squared_error_gradient(jnp.asarray(z), target), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        frame.lines["d-sq"][1], sigmoid_squared_error_gradient(jnp.asarray(z), target), rtol=1e-12, atol=1e-15
+    )
     # the hinge polyline through its corners equals the hinge at every z (it is piecewise linear)
     hz, hl = frame.lines["hinge"]
     fine = np.linspace(*figs.Z_RANGE, 1001)
     np.testing.assert_allclose(np.interp(fine, hz, hl), hinge(jnp.asarray(fine), target), atol=1e-12)
     gz, g = frame.lines["d-hinge"]  # a step: constant on each side of the kink
     off_kink = np.abs(fine * (2 * target - 1) - 1) > 1e-6
-    np.testing.assert_allclose(np.interp(fine[off_kink], gz, g),
-                               hinge_gradient(jnp.asarray(fine[off_kink]), target), atol=1e-12)
+    np.testing.assert_allclose(
+        np.interp(fine[off_kink], gz, g), hinge_gradient(jnp.asarray(fine[off_kink]), target), atol=1e-12
+    )
     # the moving point sits on each curve at the chosen logit
     for key, f in (("bce", binary_cross_entropy), ("sq", sigmoid_squared_error), ("hinge", hinge)):
         px, py = frame.lines[f"at-{key}"]

@@ -42,7 +42,6 @@ from nnbook.activations import (
 from nnbook.calculus import central_difference
 from nnbook.neurons import dense
 
-
 # 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
 pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
@@ -73,7 +72,11 @@ def test_two_linear_layers_are_one_and_a_relu_between_them_is_not(chapter):
     W, b = collapse_two_linear_layers(W1, b1, W2, b2)
     for x in inputs[:5]:
         # the collapsed layer, checked against plain NumPy arithmetic
-        np.testing.assert_allclose(dense(W, b, x), np.asarray(W2) @ (np.asarray(W1) @ np.asarray(x) + np.asarray(b1)) + np.asarray(b2), rtol=1e-12)
+        np.testing.assert_allclose(
+            dense(W, b, x),
+            np.asarray(W2) @ (np.asarray(W1) @ np.asarray(x) + np.asarray(b1)) + np.asarray(b2),
+            rtol=1e-12,
+        )
     linear = jax.vmap(lambda x: dense(W2, b2, dense(W1, b1, x)))(inputs)
     with_relu = jax.vmap(lambda x: dense(W2, b2, relu(dense(W1, b1, x))))(inputs)
     assert best_affine_misfit(inputs, linear) < 1e-12
@@ -155,7 +158,9 @@ def test_sigmoid_slope_is_at_most_one_quarter_reached_at_zero():
     assert float(sigmoid_derivative(5.0)) == pytest.approx(math.exp(-5) / (1 + math.exp(-5)) ** 2, rel=1e-12)
 
 
-@pytest.mark.parametrize("activation,derivative", [(sigmoid, sigmoid_derivative), (tanh, tanh_derivative), (relu, relu_derivative)])
+@pytest.mark.parametrize(
+    "activation,derivative", [(sigmoid, sigmoid_derivative), (tanh, tanh_derivative), (relu, relu_derivative)]
+)
 def test_chain_gradients_match_the_chain_rule_by_hand_and_jax_grad(activation, derivative):
     grads = chain_gradients(activation, 1.0, 40)
     np.testing.assert_allclose(grads, chain_gradients_by_hand(activation, derivative, 1.0, 40), rtol=1e-10)

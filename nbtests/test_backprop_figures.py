@@ -7,14 +7,13 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from chapter_code import run_chapter
 from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 
+from chapter_code import run_chapter
 from nnbook import backprop_figures as figs
 from nnbook.autodiff import Value
 from nnbook.mlp import CURVE_STEPS, MAX_WIDTH, WIDTH_LEARNING_RATE, at_step, loss, train, width_params
 from nnbook.sliders import live_figure
-
 
 # 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
 pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
@@ -152,7 +151,8 @@ def test_live_sliders_change_the_boundary_and_the_curves(spec, runs):
     assert early["train_loss"][0][-1] == 100 and len(early["train_loss"][0]) < len(start["train_loss"][0])
     assert not np.array_equal(early["boundary"][0], start["boundary"][0])
     # the value drawn at the current step is the loss of the parameters after that step
-    assert early["train_loss"][1][-1] == pytest.approx(float(loss(width_params(runs, 8, 100), runs.X, runs.labels)), rel=1e-12)
+    want = float(loss(width_params(runs, 8, 100), runs.X, runs.labels))
+    assert early["train_loss"][1][-1] == pytest.approx(want, rel=1e-12)
     live.update(width=1)
     assert not np.array_equal(live_lines(live)["boundary"][0], early["boundary"][0])
 

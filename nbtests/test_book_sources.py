@@ -17,6 +17,7 @@ NNBOOK = pathlib.Path(__file__).resolve().parents[1] / "nnbook"
 TAUGHT_IN = {
     "calculus": 0,  # 00 how to use
     "data": 0,  # loads data sets, teaches nothing
+    "budgets": 0,  # page-weight budgets of the figures and pages
     "sliders": 0,
     "style": 0,
     "neurons": 1,  # 01 neurons: the neuron, dense layer, accuracy, gradient descent

@@ -16,7 +16,12 @@ CHAPTER = "04_gradient_descent.ipynb"
 
 
 def test_every_gd_exercise_has_a_tested_solution():
-    assert set(solution_blocks(CHAPTER)) == {"ex-gd-momentum-limit", "ex-gd-nesterov", "ex-gd-decay", "ex-gd-standardise"}
+    assert set(solution_blocks(CHAPTER)) == {
+        "ex-gd-momentum-limit",
+        "ex-gd-nesterov",
+        "ex-gd-decay",
+        "ex-gd-standardise",
+    }
 
 
 def test_momentum_limit_is_two_times_one_plus_beta_over_a(solve):
@@ -87,4 +92,6 @@ def test_how_to_use_solutions_run_and_match_their_comments(chapter_of, solution_
     large = steps >= 1e-4
     slope = np.polyfit(np.log(steps[large]), np.log(fwd[large]), 1)[0]
     assert slope == pytest.approx(1.0, abs=0.1)
-    np.testing.assert_allclose(np.array(printed.replace("[", " ").replace("]", " ").split(), dtype=float), fwd, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.array(printed.replace("[", " ").replace("]", " ").split(), dtype=float), fwd, rtol=1e-6
+    )

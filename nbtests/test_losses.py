@@ -79,8 +79,12 @@ def test_naive_binary_cross_entropy_breaks_exactly_as_the_chapter_table_shows():
     naive1, naive0 = binary_cross_entropy_naive(z, 1.0), binary_cross_entropy_naive(z, 0.0)
     assert bool(jnp.isinf(naive1[0])) and bool(jnp.isnan(naive1[3])) and bool(jnp.isnan(naive1[4]))
     assert bool(jnp.isnan(naive0[0])) and bool(jnp.isinf(naive0[3])) and bool(jnp.isinf(naive0[4]))
-    np.testing.assert_allclose(binary_cross_entropy(z, 1.0), [1000.0, 40.0, math.log(2), math.exp(-40), 0.0], rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(binary_cross_entropy(z, 0.0), [0.0, math.exp(-40), math.log(2), 40.0, 1000.0], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(
+        binary_cross_entropy(z, 1.0), [1000.0, 40.0, math.log(2), math.exp(-40), 0.0], rtol=1e-12, atol=1e-300
+    )
+    np.testing.assert_allclose(
+        binary_cross_entropy(z, 0.0), [0.0, math.exp(-40), math.log(2), 40.0, 1000.0], rtol=1e-12, atol=1e-300
+    )
 
 
 def test_binary_cross_entropy_gradient_is_p_minus_y():
@@ -96,7 +100,9 @@ def test_squared_error_on_a_sigmoid_carries_the_factor_p_times_one_minus_p():
     z = jnp.linspace(-8.0, 8.0, 161)
     for y in (0.0, 1.0):
         by_hand = sigmoid_squared_error_gradient(z, y)
-        np.testing.assert_allclose(jax.vmap(jax.grad(sigmoid_squared_error), in_axes=(0, None))(z, y), by_hand, rtol=1e-12, atol=1e-16)
+        np.testing.assert_allclose(
+            jax.vmap(jax.grad(sigmoid_squared_error), in_axes=(0, None))(z, y), by_hand, rtol=1e-12, atol=1e-16
+        )
         finite_diff = jax.vmap(lambda t: central_difference(lambda u: sigmoid_squared_error(u, y), t))(z)
         np.testing.assert_allclose(finite_diff, by_hand, rtol=0, atol=1e-10)
         p = sigmoid(z)
@@ -124,7 +130,9 @@ def test_hinge_loss_and_its_subgradient():
     for y in (0.0, 1.0):
         t = 2 * y - 1
         np.testing.assert_allclose(hinge(z, y), np.maximum(0, 1 - t * np.asarray(z)), rtol=0, atol=1e-15)
-        np.testing.assert_allclose(jax.vmap(jax.grad(hinge), in_axes=(0, None))(z, y), hinge_gradient(z, y), rtol=0, atol=0)
+        np.testing.assert_allclose(
+            jax.vmap(jax.grad(hinge), in_axes=(0, None))(z, y), hinge_gradient(z, y), rtol=0, atol=0
+        )
     assert float(hinge(2.0, 1.0)) == 0.0 and float(hinge_gradient(2.0, 1.0)) == 0.0  # beyond the margin
 
 
@@ -139,7 +147,10 @@ def chapter_batch(chapter):
 def test_cross_entropy_is_logsumexp_minus_the_true_logit(chapter):
     logits, targets = chapter_batch(chapter)
     labels = jnp.argmax(targets, axis=-1)
-    expected = [math.log(sum(math.exp(v) for v in row)) - row[c] for row, c in zip(np.asarray(logits).tolist(), np.asarray(labels))]
+    expected = [
+        math.log(sum(math.exp(v) for v in row)) - row[c]
+        for row, c in zip(np.asarray(logits).tolist(), np.asarray(labels))
+    ]
     np.testing.assert_allclose(cross_entropy(logits, targets), expected, rtol=1e-13)
     huge = jnp.array([[1000.0, -1000.0, 0.0]])
     assert float(cross_entropy(huge, one_hot(jnp.array([1]), 3))[0]) == pytest.approx(2000.0, rel=1e-15)
@@ -162,6 +173,7 @@ def test_softmax_squared_error_is_half_the_squared_distance_of_the_probabilities
 
 
 # --- experiment 1: the tiny logistic problem --------------------------------------------------
+
 
 @pytest.fixture
 def tiny_table(chapter):
@@ -208,6 +220,7 @@ def test_squared_error_gradient_starts_tens_of_times_smaller_then_peaks_after_a_
 
 
 # --- experiment 2: digits --------------------------------------------------------------------
+
 
 @pytest.fixture
 def digit_sweep(chapter):
@@ -289,7 +302,12 @@ def test_from_a_confidently_wrong_start_only_cross_entropy_recovers(digit_sweep)
 
 
 def test_every_exercise_has_a_tested_solution():
-    assert set(solution_blocks(CHAPTER)) == {"ex-act-two-class", "ex-act-logsumexp", "ex-act-tanh-chain", "ex-act-silu-beta"}
+    assert set(solution_blocks(CHAPTER)) == {
+        "ex-act-two-class",
+        "ex-act-logsumexp",
+        "ex-act-tanh-chain",
+        "ex-act-silu-beta",
+    }
 
 
 def test_two_class_cross_entropy_is_binary_cross_entropy(solve):

@@ -13,9 +13,9 @@ import pytest
 from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 
 from nnbook import neuron_figures as figs
-from nnbook.neurons import LIF, iris_petals, logistic_loss, rheobase, simulate_lif, train_logistic
+from nnbook.data import iris_petals
+from nnbook.neurons import LIF, logistic_loss, rheobase, simulate_lif, train_logistic
 from nnbook.sliders import live_figure
-
 
 # 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
 pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")

@@ -313,7 +313,8 @@ def test_trained_neuron_matches_scikit_learn_and_the_chapter():
     assert np.max(np.abs(ours - theirs)) < 1e-6
     assert np.all(ours[:2] > 0)  # "both weights are positive"
     predicted = np.asarray(data.X) @ np.asarray(ws[-1]) + float(bs[-1]) > 0
-    assert float(accuracy(predicted, np.asarray(data.y) == 1)) == pytest.approx(reference.score(np.asarray(data.X), np.asarray(data.y)))
+    want = reference.score(np.asarray(data.X), np.asarray(data.y))
+    assert float(accuracy(predicted, np.asarray(data.y) == 1)) == pytest.approx(want)
     assert reference.score(np.asarray(data.X), np.asarray(data.y)) == pytest.approx(0.94)  # "94% correct"
     losses = jax.vmap(lambda w, b: logistic_loss(w, b, data.X, data.y))(ws, bs)
     assert float(losses[0]) == pytest.approx(math.log(2), rel=1e-12)
@@ -353,8 +354,13 @@ def test_gradient_descent_on_a_pytree_is_the_written_out_update():
     np.testing.assert_allclose(history["w"], np.outer(1 - 0.75**k, np.ones(3)), rtol=1e-14)
     np.testing.assert_allclose(history["b"], -2.0 * (1 - 0.75**k), rtol=1e-14)
     # a gradient written by hand is used instead of jax.grad when given
-    doubled = gradient_descent(loss, {"w": jnp.zeros(3), "b": 0.0}, 0.25, 1,
-                               gradient=lambda p: {"w": 2 * (p["w"] - 1.0), "b": 2 * (p["b"] + 2.0)})
+    doubled = gradient_descent(
+        loss,
+        {"w": jnp.zeros(3), "b": 0.0},
+        0.25,
+        1,
+        gradient=lambda p: {"w": 2 * (p["w"] - 1.0), "b": 2 * (p["b"] + 2.0)},
+    )
     np.testing.assert_allclose(doubled["w"][1], 0.5, rtol=1e-15)
 
 
@@ -378,7 +384,11 @@ def test_the_chapter_numbers_say_what_the_prose_says(chapter):
 
 def test_every_neuron_exercise_has_a_tested_solution():
     assert set(solution_blocks(CHAPTER)) == {
-        "ex-neuron-reset", "ex-neuron-latency", "ex-neuron-xor", "ex-neuron-inhibition"}
+        "ex-neuron-reset",
+        "ex-neuron-latency",
+        "ex-neuron-xor",
+        "ex-neuron-inhibition",
+    }
 
 
 def test_reset_above_rest_raises_the_rate_not_the_rheobase(solve):

@@ -114,7 +114,9 @@ def test_integer_slider_needs_whole_numbers():
         (2.0, (0.0, 50.0, 0.125), "linear", False, 401),
     ],
 )
-def test_the_live_slider_is_the_declared_lattice_and_starts_at_the_initial_value(initial, live, scale, integer, positions):
+def test_the_live_slider_is_the_declared_lattice_and_starts_at_the_initial_value(
+    initial, live, scale, integer, positions
+):
     import ipywidgets
 
     control = Control("x", "x", initial, live=live, grid=[initial], scale=scale, integer=integer)
@@ -314,10 +316,14 @@ def test_the_page_budget_is_checked_with_a_clear_error():
     fig = static_figure(make_spec())
     size = len(fig.html.encode())
     assert size < STATIC_FIGURE_BYTES
-    with pytest.raises(ValueError, match=r"weighs \d+ kB, over the budget of 1 kB per figure.*5 a x 3 shift = 15 frames"):
+    with pytest.raises(
+        ValueError, match=r"weighs \d+ kB, over the budget of 1 kB per figure.*5 a x 3 shift = 15 frames"
+    ):
         static_figure(make_spec(), budget=1_000)
     with pytest.raises(ValueError, match="over the budget"):
-        interactive_figure(make_spec(a_grid=tuple(np.linspace(0, 2, 101)), shift_grid=tuple(np.linspace(-0.5, 0.5, 41))))
+        interactive_figure(
+            make_spec(a_grid=tuple(np.linspace(0, 2, 101)), shift_grid=tuple(np.linspace(-0.5, 0.5, 41)))
+        )
 
 
 def test_static_points_are_matplotlib_pixel_coordinates():
@@ -326,7 +332,7 @@ def test_static_points_are_matplotlib_pixel_coordinates():
     ax = fig.axes[0]
     width, height = fig.spec.figsize[0] * fig.spec.dpi, fig.spec.figsize[1] * fig.spec.dpi
     # frame (a=1, shift=0): the vertex (0, 0) in data space
-    (px, py), = [tuple(map(float, p.split(","))) for p in data["frames"][7]["lines"][1].split()]
+    ((px, py),) = [tuple(map(float, p.split(","))) for p in data["frames"][7]["lines"][1].split()]
     expected = ax.transData.transform([(0.0, 0.0)])[0]
     assert px == pytest.approx(expected[0], abs=0.5)  # whole pixels
     assert py == pytest.approx(height - expected[1], abs=0.5)

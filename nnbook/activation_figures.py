@@ -155,12 +155,16 @@ def loss_curves(target):
 @jax.jit
 def loss_point(target, logit):
     """The moving point: p, and each loss and its gradient at the chosen logit."""
-    values = jnp.stack([binary_cross_entropy(logit, target), sigmoid_squared_error(logit, target), hinge(logit, target)])
-    grads = jnp.stack([
-        jax.grad(binary_cross_entropy)(logit, target),
-        jax.grad(sigmoid_squared_error)(logit, target),
-        hinge_gradient(logit, target),
-    ])
+    values = jnp.stack(
+        [binary_cross_entropy(logit, target), sigmoid_squared_error(logit, target), hinge(logit, target)]
+    )
+    grads = jnp.stack(
+        [
+            jax.grad(binary_cross_entropy)(logit, target),
+            jax.grad(sigmoid_squared_error)(logit, target),
+            hinge_gradient(logit, target),
+        ]
+    )
     return sigmoid(logit), values, grads
 
 
@@ -192,8 +196,12 @@ def loss_frame(target, logit) -> Frame:
     (hz, hl), (gz, g) = hinge_corners(float(target))
     point = np.array([logit, logit])  # two equal points: a marker on both faces
     lines = {
-        "bce": (z, bce), "sq": (z, sq), "hinge": (hz, hl),
-        "d-bce": (z, dbce), "d-sq": (z, dsq), "d-hinge": (gz, g),
+        "bce": (z, bce),
+        "sq": (z, sq),
+        "hinge": (hz, hl),
+        "d-bce": (z, dbce),
+        "d-sq": (z, dsq),
+        "d-hinge": (gz, g),
         "cursor": (np.array([logit, logit]), np.array([-100.0, 100.0])),
         "d-cursor": (np.array([logit, logit]), np.array([-100.0, 100.0])),
     }

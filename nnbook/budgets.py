@@ -6,4 +6,6 @@ the browser tests check every built page against ``PAGE_BYTES``.
 """
 
 PAGE_BYTES = 3_000_000  # a page and everything it loads (HTML, scripts, fonts, images)
-STATIC_FIGURE_BYTES = 500_000  # the HTML of one in-page slider figure (background PNG + every frame); the largest is ~220 kB
+STATIC_FIGURE_BYTES = (
+    500_000  # the HTML of one in-page slider figure (background PNG + every frame); the largest is ~220 kB
+)

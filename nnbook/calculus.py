@@ -51,7 +51,9 @@ def bisect(predicate: Callable[[float], bool], lo: float, hi: float, iterations:
     Taught in chapter 1 (the rheobase found by simulation); reused in chapter 4
     (the learning rate where gradient descent starts to diverge)."""
     if predicate(lo) or not predicate(hi):
-        raise ValueError(f"bisection needs the predicate false at lo ({lo}) and true at hi ({hi}): widen or swap the bracket.")
+        raise ValueError(
+            f"bisection needs the predicate false at lo ({lo}) and true at hi ({hi}): widen or swap the bracket."
+        )
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if predicate(mid) else (mid, hi)

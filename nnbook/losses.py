@@ -224,6 +224,7 @@ class DigitsClassifier:
 @jax.jit
 def _digits_curves(trajectory, X_train, y_train, X_test, y_test):
     def one(W):
-        return mean_cross_entropy(linear_logits(W, X_train), y_train), accuracy(jnp.argmax(linear_logits(W, X_test), axis=-1), y_test)
+        predicted = jnp.argmax(linear_logits(W, X_test), axis=-1)
+        return mean_cross_entropy(linear_logits(W, X_train), y_train), accuracy(predicted, y_test)
 
     return jax.vmap(one)(trajectory)

@@ -25,7 +25,6 @@ from nnbook.neurons import (
 )
 from nnbook.sliders import Control, FigureSpec, Frame, Style
 
-
 # ----------------------------------------------------------------------------
 # The LIF neuron under a constant current
 # ----------------------------------------------------------------------------

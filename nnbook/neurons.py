@@ -158,7 +158,9 @@ def simulated_rate(params: LIF, current, dt, steps: int):
     return rate_from_intervals(spikes, dt)
 
 
-def find_rheobase(params: LIF, lo: float, hi: float, dt: float = 0.1, steps: int = 10_000, iterations: int = 60) -> float:
+def find_rheobase(
+    params: LIF, lo: float, hi: float, dt: float = 0.1, steps: int = 10_000, iterations: int = 60
+) -> float:
     """The rheobase found by bisection on simulations, with no formula: the
     smallest constant current at which the neuron spikes within ``steps``
     steps (:func:`nnbook.calculus.bisect`). ``lo`` must stay silent and ``hi`` must fire."""

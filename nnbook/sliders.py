@@ -235,7 +235,9 @@ class FigureSpec:
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9-]*", self.name):
-            raise ValueError(f"figure name {self.name!r}: use lower-case letters, digits and '-' (it becomes an HTML id).")
+            raise ValueError(
+                f"figure name {self.name!r}: use lower-case letters, digits and '-' (it becomes an HTML id)."
+            )
         if not self.controls:
             raise ValueError(f"figure {self.name!r}: an interactive figure needs at least one slider.")
         names = [c.name for c in self.controls]
@@ -250,7 +252,9 @@ class FigureSpec:
         return {c.name: c.cast(c.initial) for c in self.controls}
 
 
-def checked_frame(spec: FigureSpec, params: Mapping[str, float]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], str]:
+def checked_frame(
+    spec: FigureSpec, params: Mapping[str, float]
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], str]:
     """Call ``spec.frame`` and check that what it returns can be drawn;
     return its lines as float arrays and its note."""
     frame = spec.frame(**params)
@@ -378,8 +382,16 @@ class LiveFigure:
         }
         _, height = self.canvas.get_width_height()
         self.note = self.fig.text(
-            note_xy[0], height - note_xy[1], "", transform=None, va="center", ha="left",
-            fontsize=NOTE_FONT_POINTS, family=FONT_FAMILY, color=NOTE_COLOR, animated=True,
+            note_xy[0],
+            height - note_xy[1],
+            "",
+            transform=None,
+            va="center",
+            ha="left",
+            fontsize=NOTE_FONT_POINTS,
+            family=FONT_FAMILY,
+            color=NOTE_COLOR,
+            animated=True,
         )
         self.sliders = {c.name: _live_slider(widgets, c) for c in spec.controls}
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
@@ -402,11 +414,15 @@ class LiveFigure:
         return what the redraw cost."""
         for name, value in params.items():
             if name not in self.sliders:
-                raise ValueError(f"figure {self.spec.name!r} has no slider {name!r}; its sliders: {list(self.sliders)}.")
+                raise ValueError(
+                    f"figure {self.spec.name!r} has no slider {name!r}; its sliders: {list(self.sliders)}."
+                )
             control = next(c for c in self.spec.controls if c.name == name)
             lo, hi, _ = control.live
             if not lo <= value <= hi:
-                raise ValueError(f"figure {self.spec.name!r}: {name} = {value} is outside the slider's range [{lo:g}, {hi:g}].")
+                raise ValueError(
+                    f"figure {self.spec.name!r}: {name} = {value} is outside the slider's range [{lo:g}, {hi:g}]."
+                )
         self._holding = True
         try:
             for name, value in params.items():
@@ -594,7 +610,8 @@ class StaticFigure:
             dash = ' stroke-dasharray="6 4"' if s.dashed else ""
             polylines.append(
                 f'<polyline data-line="{esc(name)}" fill="none" stroke="{color}" stroke-width="{s.width:g}"'
-                f' stroke-linejoin="round"{dash}{marker} clip-path="url(#{uid}-clip{s.axes})" points="{first["lines"][k]}"/>'
+                f' stroke-linejoin="round"{dash}{marker} clip-path="url(#{uid}-clip{s.axes})"'
+                f' points="{first["lines"][k]}"/>'
             )
         # The note: SVG text at the pixel where the live face writes it, same font and size.
         note_x, note_y = self.note_xy
@@ -602,17 +619,19 @@ class StaticFigure:
         note = (
             f'<text class="nnbook-note" x="{note_x:.1f}" y="{note_y:.1f}" dominant-baseline="central" '
             f'font-family="{FONT_FAMILY}, sans-serif" font-size="{font_px:.1f}" fill="{NOTE_COLOR}">'
-            f'{esc(first["note"])}</text>'
+            f"{esc(first['note'])}</text>"
         )
         controls = []
         for c in self.moving:
             start = c.grid.index(c.initial)
             controls.append(
-                f'<label class="nnbook-control" style="display:inline-flex;align-items:center;gap:0.4em;margin:0 1.5em 0.3em 0">'
-                f'<span>{esc(c.label)}</span> '
+                '<label class="nnbook-control"'
+                ' style="display:inline-flex;align-items:center;gap:0.4em;margin:0 1.5em 0.3em 0">'
+                f"<span>{esc(c.label)}</span> "
                 f'<input type="range" min="0" max="{len(c.grid) - 1}" step="1" value="{start}" '
                 f'aria-label="{esc(c.label)}" aria-valuetext="{esc(c.format(c.initial))}"> '
-                f'<output style="min-width:3.5em;font-variant-numeric:tabular-nums">{esc(c.format(c.initial))}</output></label>'
+                '<output style="min-width:3.5em;font-variant-numeric:tabular-nums">'
+                f"{esc(c.format(c.initial))}</output></label>"
             )
         png = base64.b64encode(self.background_png).decode("ascii")
         data = json.dumps(self.data, separators=(",", ":")).replace("</", "<\\/")
@@ -621,9 +640,9 @@ class StaticFigure:
             f'<div class="nnbook-controls">{"".join(controls)}</div>\n'
             f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{esc(spec.alt)}" '
             f'style="display:block;background:white">'
-            f'<title>{esc(spec.alt)}</title><defs>{"".join(marker_defs)}</defs>'
+            f"<title>{esc(spec.alt)}</title><defs>{''.join(marker_defs)}</defs>"
             f'<image href="data:image/png;base64,{png}" x="0" y="0" width="{width}" height="{height}"/>'
-            f'{"".join(polylines)}{note}</svg>\n'
+            f"{''.join(polylines)}{note}</svg>\n"
             f"<figcaption>{esc(self.caption)}</figcaption>\n"
             f'<script type="application/json">{data}</script>\n'
             f"<script>{_STATIC_JS % {'id': json.dumps(uid)}}</script>\n"
@@ -635,10 +654,14 @@ class StaticFigure:
 
     def __repr__(self) -> str:
         sizes = " x ".join(str(len(c.grid)) for c in self.moving)
-        return f"<static slider figure '{self.spec.name}': {sizes} settings, {len(self.html) / 1e3:.0f} kB; works in the HTML book>"
+        kilobytes = len(self.html) / 1e3
+        name = self.spec.name
+        return f"<static slider figure '{name}': {sizes} settings, {kilobytes:.0f} kB; works in the HTML book>"
 
 
-DEFAULT_CAPTION = "Computed for every slider position when the book was built: it works in the page with no Python running."
+DEFAULT_CAPTION = (
+    "Computed for every slider position when the book was built: it works in the page with no Python running."
+)
 
 
 def static_figure(spec: FigureSpec, caption: str | None = None, budget: int = STATIC_FIGURE_BYTES) -> StaticFigure:

@@ -27,9 +27,9 @@ from browser_support import (  # noqa: E402 - this folder is on sys.path (pytest
     HTML,
     LIVE_SLIDERS,
     PAGE_WEIGHTS,
-    STORED_VIEWS,
     ROOT,
     SCREENSHOTS,
+    STORED_VIEWS,
     TIMEOUT_MS,
 )
 

@@ -30,9 +30,9 @@ import time
 import urllib.error
 import urllib.request
 
+import nbformat
 import pytest
 
-import nbformat
 from browser_support import LIVE_SLIDERS, ROOT, STORED_VIEWS, TIMEOUT_MS, toc_chapters
 
 START_TIMEOUT = 90  # s, for the server to answer
@@ -248,25 +248,31 @@ def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots,
             assert not state["errors"], f"{chapter}: a cell wrote to stderr:\n" + "\n".join(state["errors"])
             if state["prompts"] and all(re.fullmatch(r"\[\d+\]:", p) for p in state["prompts"]):
                 break
-            assert time.monotonic() < deadline, f"{chapter}: cells did not finish in {RUN_TIMEOUT_MS / 1000:.0f} s: {state['prompts']}"
+            assert time.monotonic() < deadline, (
+                f"{chapter}: cells did not finish in {RUN_TIMEOUT_MS / 1000:.0f} s: {state['prompts']}"
+            )
             page.wait_for_timeout(250)
 
         # Every figure shows its live face, none its static copy (one output, two faces).
         page.wait_for_function(
             f"() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
-            f".jp-OutputArea .widget-vbox img.widget-image').length >= {expected}", timeout=30_000)
+            f".jp-OutputArea .widget-vbox img.widget-image').length >= {expected}",
+            timeout=30_000,
+        )
         shown = page.evaluate(FIGURE_OUTPUTS_JS)
         assert shown == ["live widget"] * expected, (
             f"{chapter}: after Run All the figures show {shown}: JupyterLab must render the widget view, "
-            "not the static copy")
+            "not the static copy"
+        )
         assert not panel.locator(".jp-OutputArea-output figure.nnbook-static").count()
 
         # The first live figure: a VBox of sliders over a widgets.Image.
         figure = panel.locator(".jp-OutputArea-output .widget-vbox:has(img.widget-image):has(.widget-slider)").first
         figure.wait_for(timeout=30_000)
         image = figure.locator("img.widget-image").first
-        page.wait_for_function("img => img.src && img.complete && img.naturalWidth > 0",
-                               arg=image.element_handle(), timeout=30_000)
+        page.wait_for_function(
+            "img => img.src && img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=30_000
+        )
         sliders = figure.locator(".widget-slider")
         labels = [sliders.nth(k).locator(".widget-label").first.inner_text() for k in range(sliders.count())]
         chosen = next((k for k, label in enumerate(labels) if LEARNING_RATE.search(label)), 0)
@@ -280,8 +286,9 @@ def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots,
         first_spec = _first_spec_initials(chapter)
         readouts = [sliders.nth(k).locator(".widget-readout").inner_text() for k in range(sliders.count())]
         # (the readouts print 3 significant digits, enough to tell -4 from the -3.96 a snapped slider shows)
-        assert [float(r.replace("\u2212", "-")) for r in readouts] == pytest.approx([float(v) for v in first_spec], rel=1e-3), (
-            f"{chapter}: the live sliders start at {readouts}, the spec says {first_spec}")
+        assert [float(r.replace("\u2212", "-")) for r in readouts] == pytest.approx(
+            [float(v) for v in first_spec], rel=1e-3
+        ), f"{chapter}: the live sliders start at {readouts}, the spec says {first_spec}"
         before_picture = image.screenshot()
 
         # ipywidgets 8 sliders are noUiSlider elements: focus the handle, press keys.
@@ -294,8 +301,11 @@ def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots,
                 break
         after_value = readout.inner_text()
         assert after_value != before_value, f"{chapter}: the slider {labels[chosen]!r} did not move ({before_value})"
-        page.wait_for_function("([img, old]) => img.src !== old && img.complete && img.naturalWidth > 0",
-                               arg=[image.element_handle(), before_src], timeout=30_000)
+        page.wait_for_function(
+            "([img, old]) => img.src !== old && img.complete && img.naturalWidth > 0",
+            arg=[image.element_handle(), before_src],
+            timeout=30_000,
+        )
         assert image.screenshot() != before_picture, f"{chapter}: the figure did not change"
         state = page.evaluate(RUN_STATE_JS)
         assert not state["errors"], f"{chapter}: moving the slider wrote to stderr:\n" + "\n".join(state["errors"])
@@ -305,7 +315,8 @@ def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots,
         # What the page showed, for the person reading the failure.
         page.screenshot(path=screenshots / f"jupyterlab-{chapter.rsplit('/', 1)[-1]}-failed.png", full_page=True)
         (screenshots / f"jupyterlab-{chapter.rsplit('/', 1)[-1]}-failed.html").write_text(
-            page.locator(".jp-Notebook").first.inner_html() if page.locator(".jp-Notebook").count() else page.content())
+            page.locator(".jp-Notebook").first.inner_html() if page.locator(".jp-Notebook").count() else page.content()
+        )
         print(f"{chapter}: the browser console said:", *console, sep="\n  ")
         raise
     finally:

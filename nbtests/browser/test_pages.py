@@ -19,7 +19,6 @@ import pytest
 from bs4 import BeautifulSoup
 
 from browser_support import HTML, PAGE_WEIGHTS, TIMEOUT_MS, toc_files
-
 from nnbook.budgets import PAGE_BYTES
 
 # The toc's pages, and the two pages Sphinx adds that every page links to.
@@ -104,7 +103,8 @@ OVERFLOW_JS = """
                     (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : '') +
                     ' right=' + Math.round(r.right));
   }
-  return {scrollWidth: root.scrollWidth, bodyScrollWidth: document.body.scrollWidth, width, culprits: culprits.slice(0, 8)};
+  return {scrollWidth: root.scrollWidth, bodyScrollWidth: document.body.scrollWidth, width,
+          culprits: culprits.slice(0, 8)};
 }
 """
 
@@ -170,15 +170,20 @@ def _load(browser, site: str, name: str, view: str, screenshots, axe_source=None
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda m: m.type == "error" and visit.console_errors.append(f"{m.text} ({m.location.get('url', '')})"))
+    page.on(
+        "console",
+        lambda m: m.type == "error" and visit.console_errors.append(f"{m.text} ({m.location.get('url', '')})"),
+    )
     page.on("pageerror", lambda e: visit.console_errors.append(f"uncaught: {e}"))
     page.on("request", lambda r: visit.requested.append(r.url))
     page.on("requestfailed", lambda r: visit.failed_requests.append(f"{r.url}: {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and visit.failed_requests.append(f"{r.url}: HTTP {r.status}"))
     try:
         page.goto(visit.url, wait_until="load")
-        page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
-                      " ? MathJax.startup.promise.then(() => true) : false")
+        page.evaluate(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+            " ? MathJax.startup.promise.then(() => true) : false"
+        )
         page.wait_for_load_state("networkidle")
         visit.theme = page.evaluate("() => document.documentElement.dataset.theme")
         stem = name.rsplit("/", 1)[-1]
@@ -218,7 +223,9 @@ def visit(browser, site, screenshots, axe_source):
 @functools.cache
 def _ids_in_file(path) -> frozenset:
     soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-    return frozenset([t["id"] for t in soup.find_all(id=True)] + [t["name"] for t in soup.find_all("a", attrs={"name": True})])
+    return frozenset(
+        [t["id"] for t in soup.find_all(id=True)] + [t["name"] for t in soup.find_all("a", attrs={"name": True})]
+    )
 
 
 def _local_file(site: str, url: str):
@@ -242,7 +249,9 @@ def test_page_loads_without_console_errors(visit, name):
 @pytest.mark.parametrize("name", PAGES)
 def test_page_requests_nothing_off_the_machine_and_nothing_fails(visit, name):
     page = visit(name)
-    assert not page.off_machine, f"{name} requests other hosts (the book must work offline):\n" + "\n".join(page.off_machine)
+    assert not page.off_machine, f"{name} requests other hosts (the book must work offline):\n" + "\n".join(
+        page.off_machine
+    )
     assert not page.failed_requests, f"{name}: failed requests:\n" + "\n".join(page.failed_requests)
 
 
@@ -269,7 +278,9 @@ def test_math_is_rendered(visit, name):
     assert not math["unrendered"], f"{name}: math left for MathJax but not typeset: {math['unrendered'][:5]}"
     assert not math["errors"], f"{name}: TeX errors or undefined macros: {math['errors'][:5]}"
     assert not math["raw"], f"{name}: raw TeX delimiters left in the text: {math['raw']}"
-    assert math["assistive"] == math["count"], f"{name}: {math['count']} formulas, {math['assistive']} with MathML for screen readers"
+    assert math["assistive"] == math["count"], (
+        f"{name}: {math['count']} formulas, {math['assistive']} with MathML for screen readers"
+    )
 
 
 def test_math_and_the_book_macros_render_in_a_chapter(visit):
@@ -336,7 +347,9 @@ def test_figures_stay_readable_in_dark_mode(visit, name):
             bad.append(f"{image['src']}: background {image['background']} is not opaque")
     assert not bad, f"{name}: figures that would show the dark page through them:\n" + "\n".join(bad)
     serious = [v for v in page.axe if v["impact"] in ("serious", "critical")]
-    assert not serious, f"{name} in dark mode: axe-core violations:\n" + json.dumps(serious, indent=1, ensure_ascii=False)
+    assert not serious, f"{name} in dark mode: axe-core violations:\n" + json.dumps(
+        serious, indent=1, ensure_ascii=False
+    )
 
 
 @pytest.mark.parametrize("name", ["index", *toc_files()])
@@ -346,8 +359,14 @@ def test_book_opens_from_files_with_no_network(browser, name):
     context = browser.new_context(**DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
     blocked, errors = [], []
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                  else (blocked.append(route.request.url), route.abort()))
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith("file:")
+            else (blocked.append(route.request.url), route.abort())
+        ),
+    )
     page = context.new_page()
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
@@ -357,8 +376,10 @@ def test_book_opens_from_files_with_no_network(browser, name):
         if name == "index":  # the landing page forwards to the root document
             page.wait_for_url(f"**/{toc_files()[0]}.html")
             page.wait_for_load_state("load")
-        page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
-                      " ? MathJax.startup.promise.then(() => document.fonts.ready).then(() => true) : false")
+        page.evaluate(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+            " ? MathJax.startup.promise.then(() => document.fonts.ready).then(() => true) : false"
+        )
         math = page.evaluate(MATH_JS)
         fonts = page.evaluate("() => [...document.fonts].filter(f => f.status === 'error').map(f => f.family)")
         slider = page.locator("figure.nnbook-static input[type=range]").first
@@ -366,13 +387,17 @@ def test_book_opens_from_files_with_no_network(browser, name):
             frame = page.locator("figure.nnbook-static").first.get_attribute("data-frame")
             slider.focus()
             page.keyboard.press("ArrowLeft" if slider.input_value() == slider.get_attribute("max") else "ArrowRight")
-            assert page.locator("figure.nnbook-static").first.get_attribute("data-frame") != frame, f"{name}: slider dead"
+            assert page.locator("figure.nnbook-static").first.get_attribute("data-frame") != frame, (
+                f"{name}: slider dead"
+            )
     finally:
         context.close()
     assert not blocked, f"{name} from disk requests other hosts: {blocked}"
     assert not errors, f"{name} from disk: errors:\n" + "\n".join(errors)
     assert not fonts, f"{name} from disk: fonts that failed to load: {fonts}"
-    assert not math["unrendered"] and not math["raw"] and not math["errors"], f"{name} from disk: math not rendered: {math}"
+    assert not math["unrendered"] and not math["raw"] and not math["errors"], (
+        f"{name} from disk: math not rendered: {math}"
+    )
 
 
 def test_vendored_javascript_is_not_added_to_every_page():

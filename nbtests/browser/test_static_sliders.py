@@ -42,7 +42,9 @@ def chapter_page(browser, site):
 
 def _check_shows(figure, labels, state, where):
     for k, value in enumerate(state["values"]):
-        assert state["outputs"][k] == labels[k][value], f"{where}: the label shows {state['outputs'][k]!r}, not the value"
+        assert state["outputs"][k] == labels[k][value], (
+            f"{where}: the label shows {state['outputs'][k]!r}, not the value"
+        )
         assert state["valuetexts"][k] == labels[k][value], f"{where}: aria-valuetext is {state['valuetexts'][k]!r}"
 
 
