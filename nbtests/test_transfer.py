@@ -374,3 +374,16 @@ def test_skipping_preprocessing_gives_confident_nonsense(chapter):
 def test_chunked_checksums_agree(chapter):
     solve(chapter, "ex-tl-checksum")
     assert all(chapter["checksums_agree"].values()) and len(chapter["checksums_agree"]) == 6
+
+
+def test_scratch_is_blind_to_a_pixel_permutation():
+    # "permuting the inputs only permutes the rows of W1": training on permuted
+    # pixels from row-permuted initial weights gives the same network.
+    X = jax.random.uniform(jax.random.key(0), (30, 6))
+    y = jnp.arange(30) % 3
+    order = np.random.default_rng(0).permutation(6)
+    start = tr.init_mlp(jax.random.key(1), 6, 5, 3)
+    plain, _ = tr.train(start, X, y, 0.01, 50)
+    permuted, _ = tr.train({**start, "W1": start["W1"][order]}, X[:, order], y, 0.01, 50)
+    assert np.allclose(tr.logits(plain, X), tr.logits(permuted, X[:, order]), atol=1e-5)  # float32 sums in another order
+    assert np.allclose(permuted["W1"], plain["W1"][order], atol=1e-5)
