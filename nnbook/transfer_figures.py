@@ -121,7 +121,8 @@ def similarity_spec(mean_accuracy, live: bool = False) -> FigureSpec:
         "here fine-tune, new head": Style(axes=1, color="C1", marker=True),
     }
     controls = [
-        Control("similarity", "task similarity", TS_SIMILARITIES, initial=0.5),
+        # the live slider steps through the measured similarities only (no moves that show nothing new)
+        Control("similarity", "task similarity", TS_SIMILARITIES, initial=0.5, live_steps=len(TS_SIMILARITIES) - 1),
         Control("labels_per_class", "labels per class", KS, initial=5, integer=True),
     ]
     return FigureSpec(
