@@ -322,7 +322,7 @@ def test_similarity_figure_frames(chapter):
     assert not np.allclose(low.lines["linear probe"][1], high.lines["linear probe"][1])
     assert np.allclose(low.lines["gain linear probe"][1], chapter["gain_probe"])
     # live sliders give values between grid points: the nearest grid point is shown
-    assert spec.frame(similarity=0.99, labels_per_class=6).note == "similarity 1, 5 labels per class"
+    assert spec.frame(similarity=0.99, labels_per_class=6).note == "s = 1, k = 5"
     assert set(high.lines) <= set(spec.styles)
 
 

@@ -95,7 +95,7 @@ def similarity_spec(mean_accuracy, live: bool = False) -> FigureSpec:
             lines[f"gain {way}"] = (sims, gain)
             lines[f"here {way}"] = ([sims[s]], [gain[s]])
         lines["k marker"] = ([KS[k], KS[k]], [0.2, 1.0])
-        return Frame(lines, note=f"similarity {sims[s]:.3g}, {KS[k]} labels per class")
+        return Frame(lines, note=f"s = {sims[s]:.3g}, k = {KS[k]}")  # short: the legend is upper right
 
     def setup(fig):
         left, right = fig.subplots(1, 2)
