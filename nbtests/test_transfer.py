@@ -387,3 +387,11 @@ def test_scratch_is_blind_to_a_pixel_permutation():
     permuted, _ = tr.train({**start, "W1": start["W1"][order]}, X[:, order], y, 0.01, 50)
     assert np.allclose(tr.logits(plain, X), tr.logits(permuted, X[:, order]), atol=1e-5)  # float32 sums in another order
     assert np.allclose(permuted["W1"], plain["W1"][order], atol=1e-5)
+
+
+def test_weights_of_pixels_blank_in_every_source_image_never_move(chapter):
+    # zero input -> zero gradient -> Adam's update is exactly 0
+    assert chapter["blank_change"] == 0.0
+    columns = np.flatnonzero(chapter["blank"]) % 8
+    assert chapter["blank"].sum() >= 1 and set(columns) <= {0, 7}  # "in the left and right edge columns"
+    assert chapter["relative_change"] > 1  # the prose: the change is larger than the initial weights
