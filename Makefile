@@ -27,8 +27,11 @@ export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
 # debugpy (inside ipykernel) warns on stderr about frozen modules otherwise.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Keras 3 runs on JAX in this book (chapter 6 also sets it before importing keras,
+# so Binder and a plain Jupyter need nothing else).
+export KERAS_BACKEND := jax
 
-.PHONY: help venv book test lint nbval unit outputs serve clean assets browser-deps test-browser check-install
+.PHONY: help venv book test lint nbval unit outputs data serve clean assets browser-deps test-browser check-install
 
 help:
 	@echo "make book     execute the chapters and build the HTML book into _build/html"
@@ -37,6 +40,7 @@ help:
 	@echo "make check-install  a fresh venv 'pip install .' imports every nnbook module (what Colab does)"
 	@echo "make test-browser  only the browser tests of the built book and of JupyterLab (after make book)"
 	@echo "make outputs  re-execute every chapter in place (do this before committing a notebook)"
+	@echo "make data     rewrite chapter 6's model files, new data, sweeps and manifest in chapters/data (deterministic)"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean    remove _build"
 	@echo "make bench    measure against the targets; report in _build/bench.md (BENCH_ARGS='--only chapters,browser')"
@@ -115,6 +119,11 @@ browser-deps: $(NPM_STAMP)
 # screenshots in _build/screenshots) and the live sliders in JupyterLab.
 test-browser: $(STAMP) browser-deps
 	$(BIN)/pytest -rfExX nbtests/browser
+
+# Chapter 6's shipped files; nbtests/test_transfer.py checks that this reproduces them byte for byte.
+data: $(STAMP)
+	mkdir -p _build
+	$(BIN)/python -m nnbook.make_transfer_data chapters/data
 
 outputs: $(STAMP)
 	for nb in $(CHAPTERS); do \
