@@ -6,8 +6,8 @@ a warning, and the static faces hold the same frames and stay light."""
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 
+from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 from nnbook import activation_figures as figs
 from nnbook.activations import (
     gelu,

@@ -7,9 +7,9 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 
 from chapter_code import run_chapter
+from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 from nnbook import backprop_figures as figs
 from nnbook.autodiff import Value
 from nnbook.mlp import CURVE_STEPS, MAX_WIDTH, WIDTH_LEARNING_RATE, at_step, loss, train, width_params

@@ -29,6 +29,9 @@ TAUGHT_IN = {
     "descent_figures": 4,
     "autodiff": 5,  # 05 backpropagation
     "xla_cost": 5,
+    "transfer": 6,  # 06 transfer learning
+    "transfer_figures": 6,
+    "make_transfer_data": 6,
     "mlp": 5,
     "backprop_figures": 5,
 }

@@ -7,8 +7,8 @@ chapter's claims need."""
 import jax
 import numpy as np
 import pytest
-from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 
+from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 from nnbook import descent_figures as figs
 from nnbook.optim import QUADRATIC_CURVATURES, QUADRATIC_START, sgd_problem
 from nnbook.sliders import live_figure

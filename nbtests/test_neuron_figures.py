@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 
+from conftest import check_extremes_draw, check_faces_start_at_initial, live_lines, static_data
 from nnbook import neuron_figures as figs
 from nnbook.data import iris_petals
 from nnbook.neurons import LIF, logistic_loss, rheobase, simulate_lif, train_logistic

@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
-from conftest import check_faces_start_at_initial, static_data
 
+from conftest import check_faces_start_at_initial, static_data
 from nnbook.budgets import STATIC_FIGURE_BYTES
 from nnbook.sliders import (
     Control,

@@ -9,7 +9,6 @@ what nnbook.transfer's functions compute.
 
 import json
 import os
-import pathlib
 import re
 import shutil
 import zipfile
@@ -23,21 +22,28 @@ import pytest  # noqa: E402
 from sklearn.metrics import log_loss  # noqa: E402
 
 from chapter_code import run_chapter, run_solution, solution_blocks  # noqa: E402
+from conftest import check_extremes_draw, check_faces_start_at_initial  # noqa: E402
 from nnbook import make_transfer_data  # noqa: E402
 from nnbook import transfer as tr  # noqa: E402
 from nnbook import transfer_figures as figs  # noqa: E402
+from nnbook.sliders import live_figure  # noqa: E402
 
 CHAPTER = "06_transfer_learning.ipynb"
 
 # Keras 3.15.1 reads HDF5 datasets through an h5py object whose __array__
 # lacks numpy 2's copy keyword; numpy warns (a library detail, not ours: the
 # chapter does not show it, since it is not raised from __main__).
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
 
 
 @pytest.fixture(scope="module")
 def chapter():
-    return run_chapter(CHAPTER)
+    # Chapter 6 runs in JAX's default 32-bit floats, as the reader runs it;
+    # earlier chapters switch 64 bits on globally, so say so explicitly here.
+    with jax.enable_x64(False):
+        return run_chapter(CHAPTER)
 
 
 @pytest.fixture(scope="module")
@@ -326,6 +332,12 @@ def test_similarity_figure_frames(chapter):
     assert set(high.lines) <= set(spec.styles)
 
 
+def test_similarity_figure_faces_start_at_the_initial_values_and_survive_the_extremes(chapter):
+    spec = figs.similarity_spec(chapter["world_mean"])
+    check_faces_start_at_initial(spec)
+    check_extremes_draw(live_figure(spec))
+
+
 def test_source_features_do_not_separate_the_classes_better_by_class_means(chapter):
     ncm = chapter["ncm"]
     for setting in ("new scanner", "permuted pixels"):
@@ -385,7 +397,8 @@ def test_scratch_is_blind_to_a_pixel_permutation():
     start = tr.init_mlp(jax.random.key(1), 6, 5, 3)
     plain, _ = tr.train(start, X, y, 0.01, 50)
     permuted, _ = tr.train({**start, "W1": start["W1"][order]}, X[:, order], y, 0.01, 50)
-    assert np.allclose(tr.logits(plain, X), tr.logits(permuted, X[:, order]), atol=1e-5)  # float32 sums in another order
+    # float32 sums in another order
+    assert np.allclose(tr.logits(plain, X), tr.logits(permuted, X[:, order]), atol=1e-5)
     assert np.allclose(permuted["W1"], plain["W1"][order], atol=1e-5)
 
 

@@ -12,8 +12,9 @@ file by its weights and its configuration without those volatile fields).
 Keras note: the .keras file is saved *before* the .h5 file on purpose. In
 Keras 3.15.1 the legacy HDF5 writer pops "optimizer" from the model's
 compile configuration in memory, so a .keras file saved afterwards from the
-same model would reload with the default optimizer (RMSprop) instead of Adam. The manifest records each file's size and SHA-256 and the
-preprocessing the model expects; every load in the book verifies them.
+same model would reload with the default optimizer (RMSprop) instead of Adam.
+The manifest records each file's size and SHA-256 and the preprocessing the
+model expects; every load in the book verifies them.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def pca_panels(panels: dict, labels, class_names):
 # ----------------------------------------------------------------------------
 
 
-def similarity_spec(mean_accuracy, live: bool = False) -> FigureSpec:
+def similarity_spec(mean_accuracy) -> FigureSpec:
     """``mean_accuracy[similarity, way, k]``: test accuracy averaged over seeds
     (from ``nnbook.transfer.similarity_sweep``)."""
     acc = np.asarray(mean_accuracy, dtype=float)
@@ -95,7 +95,7 @@ def similarity_spec(mean_accuracy, live: bool = False) -> FigureSpec:
             lines[f"gain {way}"] = (sims, gain)
             lines[f"here {way}"] = ([sims[s]], [gain[s]])
         lines["k marker"] = ([KS[k], KS[k]], [0.2, 1.0])
-        return Frame(lines, note=f"s = {sims[s]:.3g}, k = {KS[k]}")  # short: the legend is upper right
+        return Frame(lines, note=f"s = {sims[s]:.3g}, k = {KS[k]}")
 
     def setup(fig):
         left, right = fig.subplots(1, 2)
@@ -121,12 +121,15 @@ def similarity_spec(mean_accuracy, live: bool = False) -> FigureSpec:
         "here fine-tune, new head": Style(axes=1, color="C1", marker=True),
     }
     controls = [
-        # the live slider steps through the measured similarities only (no moves that show nothing new)
-        Control("similarity", "task similarity", TS_SIMILARITIES, initial=0.5, live_steps=len(TS_SIMILARITIES) - 1),
-        Control("labels_per_class", "labels per class", KS, initial=5, integer=True),
+        # The live slider steps through the measured similarities only (a move between
+        # them would show nothing new); labels per class moves by one, and the frame
+        # shows the nearest measured number (on a log scale).
+        Control("similarity", "task similarity", 0.5, live=(0.0, 1.0, 1 / (len(TS_SIMILARITIES) - 1)),
+                grid=TS_SIMILARITIES),
+        Control("labels_per_class", "labels per class", 5, live=(1, KS[-1], 1), grid=KS, integer=True),
     ]
     return FigureSpec(
-        name="transfer-similarity" + ("-live" if live else ""),
+        name="transfer-similarity",
         frame=frame,
         controls=controls,
         styles=styles,
