@@ -88,9 +88,11 @@ def repo_copy(venv: pathlib.Path = ROOT / ".venv"):
 
 def failed_tests(output: str) -> list[str]:
     """pytest's FAILED/ERROR summary lines (or, if -r left them out, the
-    failure section headers)."""
+    failure section headers; for another tool, its last line)."""
+    output = re.sub(r"\x1b\[[0-9;]*m", "", output)  # no colour codes
     tests = [line.strip() for line in output.splitlines() if re.match(r"^(FAILED|ERROR) ", line)]
-    return tests or ["FAILED " + m[1] for m in re.finditer(r"^_+ (test\S*) _+$", output, re.M)]
+    return tests or ["FAILED " + m[1] for m in re.finditer(r"^_+ (test\S*) _+$", output, re.M)] or output.strip(
+        ).splitlines()[-1:]
 
 
 def make(copy: pathlib.Path, flags: list[str], target: str, label: str, **extra_env) -> dict:
