@@ -38,7 +38,8 @@ def toc_files() -> list[str]:
 
 
 def toc_chapters() -> list[str]:
-    return [name for name in toc_files() if name.startswith("chapters/")]
+    """The notebook chapters (the back matter's FAQ and glossary are plain pages)."""
+    return [name for name in toc_files() if (ROOT / f"{name}.ipynb").exists()]
 
 
 # Filled by the tests, printed at the end of the run (conftest.pytest_terminal_summary).
