@@ -192,6 +192,56 @@ def test_relu_chain_passes_positive_inputs_and_kills_negative_ones_and_tanh_deca
 # --- numerical stability ---------------------------------------------------------------------
 
 
+def test_gelu_and_silu_slopes_on_positive_inputs_run_from_one_half_past_one(chapter):
+    # the chapter's summary once said GELU and SiLU "keep slope 1 for positive inputs"; they do not
+    slopes = chapter["smooth_relu_slopes"]  # name -> (slope at 1e-4, largest, where, settled within 1%)
+    # GELU'' = Phi'(x) (2 - x^2): the largest slope is at x = sqrt 2, Phi(sqrt 2) + sqrt 2 Phi'(sqrt 2)
+    root2 = math.sqrt(2)
+    gelu_peak = 0.5 * (1 + math.erf(1)) + root2 * math.exp(-1) / math.sqrt(2 * math.pi)
+    # SiLU'' = sigma'(x) (2 + x (1 - 2 sigma(x))) = 0 where x tanh(x / 2) = 2: bisection on that
+    lo, hi = 1.0, 4.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mid * math.tanh(mid / 2) < 2 else (lo, mid)
+    silu_at = lo
+    sig = 1 / (1 + math.exp(-silu_at))
+    silu_peak = sig + silu_at * sig * (1 - sig)
+    # the chapter's grid has step 1e-4 and the peaks are flat (second derivative 0): rel 1e-7
+    assert slopes["GELU"][1] == pytest.approx(gelu_peak, rel=1e-7) and gelu_peak == pytest.approx(1.1289, abs=1e-4)
+    assert slopes["SiLU"][1] == pytest.approx(silu_peak, rel=1e-7) and silu_peak == pytest.approx(1.0998, abs=1e-4)
+    assert slopes["GELU"][2] == pytest.approx(root2, abs=1e-3) and slopes["SiLU"][2] == pytest.approx(silu_at, abs=1e-3)
+    for name in ("GELU", "SiLU"):
+        start, peak, _, settled = slopes[name]
+        assert start == pytest.approx(0.5, abs=1e-4)  # slope 1/2 at 0+
+        assert peak > 1.05 and start < 0.51  # not slope 1 on x > 0
+        derivative = ACTIVATIONS[name].derivative
+        assert abs(float(derivative(settled)) - 1) >= 0.01 > abs(float(derivative(settled + 1e-4)) - 1)
+        beyond = jnp.linspace(settled + 1e-4, 20.0, 10_001)
+        assert float(jnp.max(jnp.abs(derivative(beyond) - 1))) < 0.01  # "within 1% of 1 only beyond"
+    assert 2.5 < slopes["GELU"][3] < slopes["SiLU"][3] < 8
+
+
+def test_polynomial_activation_gives_a_polynomial_network():
+    # the chapter: universal approximation needs a non-polynomial activation (Leshno et al. 1993),
+    # because a two-layer network with a degree-d polynomial activation is a polynomial of degree d
+    k1, k2, k3, k4, k5 = jax.random.split(jax.random.key(11), 5)
+    W1, b1 = jax.random.normal(k1, (64, 3)), jax.random.normal(k2, (64,))
+    W2, b2 = jax.random.normal(k3, (1, 64)), jax.random.normal(k4, (1,))
+    x = jax.random.normal(k5, (400, 3))
+    square = jax.vmap(lambda v: dense(W2, b2, dense(W1, b1, v) ** 2))(x)[:, 0]
+    relu_net = jax.vmap(lambda v: dense(W2, b2, relu(dense(W1, b1, v))))(x)[:, 0]
+    # all monomials of degree <= 2 in 3 inputs: 1, x_i, x_i x_j (10 columns)
+    pairs = [x[:, i] * x[:, j] for i in range(3) for j in range(i, 3)]
+    design = jnp.column_stack([jnp.ones(len(x)), x, *pairs])
+
+    def misfit(y):
+        coefficients, *_ = jnp.linalg.lstsq(design, y)
+        return float(jnp.linalg.norm(design @ coefficients - y) / jnp.linalg.norm(y - y.mean()))
+
+    assert misfit(square) < 1e-10  # 64 hidden units, still exactly a quadratic (rounding only)
+    assert misfit(relu_net) > 1e-2  # a ReLU network is not
+
+
 def test_float64_exp_overflows_just_above_709():
     limit = math.log(np.finfo(np.float64).max)
     assert limit == pytest.approx(709.78, abs=0.01)

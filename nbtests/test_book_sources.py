@@ -7,6 +7,7 @@ import re
 
 import nbformat
 import pytest
+import yaml
 
 from chapter_code import CHAPTERS
 
@@ -97,3 +98,51 @@ def test_every_glued_number_is_stored_formattable_and_used(chapter):
         # scalar is stored as "np.float64(...)" and then shows as an empty string
         if not glued[name].startswith(("'", '"')):  # a glued string is shown as it is
             float(glued[name])
+
+
+# --- "Next:" links follow the table of contents -----------------------------------------------
+
+BOOK = CHAPTERS.parent
+NEXT_LINK = re.compile(r"Next: \{doc\}`([^`]+)`")
+
+
+def toc_files() -> list[str]:
+    """Every file of _toc.yml in reading order (root first), as paths from the book's root."""
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [entry["file"] for entry in part["chapters"]]
+    return files
+
+
+def numbered_chapters() -> list[str]:
+    return [f for f in toc_files() if re.fullmatch(r"chapters/\d\d_\w+", f)]
+
+
+def last_next_link(chapter: str) -> str | None:
+    """Where the chapter's last "Next: {doc}`...`" link points, as a path from the book's root."""
+    nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    links = NEXT_LINK.findall(markdown)
+    if not links:
+        return None
+    return str((BOOK / chapter).parent.joinpath(links[-1]).resolve().relative_to(BOOK.resolve()))
+
+
+def test_toc_lists_the_numbered_chapters_in_order():
+    chapters = numbered_chapters()
+    assert chapters == sorted(chapters) and len(chapters) >= 2, chapters
+    assert all((BOOK / f"{c}.ipynb").exists() for c in chapters)
+
+
+@pytest.mark.parametrize("index", range(len(numbered_chapters())), ids=numbered_chapters())
+def test_each_chapter_ends_with_a_next_link_to_the_next_chapter_in_the_toc(index):
+    chapters = numbered_chapters()
+    chapter, link = chapters[index], last_next_link(chapters[index])
+    if index + 1 < len(chapters):
+        want = chapters[index + 1]
+        assert link == want, f"{chapter}: last 'Next:' link is {link}, the toc says {want}"
+    else:  # the last chapter: no next chapter to point to (a link, if any, goes to the next toc entry)
+        following = toc_files()[toc_files().index(chapter) + 1 :]
+        assert link is None or link == following[0], f"{chapter}: last 'Next:' link is {link}"
+

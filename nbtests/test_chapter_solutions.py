@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from chapter_code import solution_blocks
+from chapter_code import code_cells, solution_blocks
 from nnbook.calculus import bisect
 
 CHAPTER = "04_gradient_descent.ipynb"
@@ -46,9 +46,9 @@ def test_nesterov_wins_at_high_momentum_and_diverges_where_heavy_ball_does_not(s
     assert 0 < steps["nesterov_descent", 0.1, 0.8] < steps["momentum_descent", 0.1, 0.8]
     assert steps["nesterov_descent", 0.2, 0.5] == -1 and steps["momentum_descent", 0.2, 0.5] > 0
     # the stated stability limits, found by bisection on runs of the chapter's two methods
-    # at the quadratic's steep curvature L: eta L < 2 (1 + beta) / (1 + 2 beta) for
-    # Nesterov, eta L < 2 (1 + beta) for the heavy ball; eta = 0.2 lies between them
-    L, beta = chapter["L"], 0.5
+    # at the quadratic's steep curvature a_max: eta a_max < 2 (1 + beta) / (1 + 2 beta) for
+    # Nesterov, eta a_max < 2 (1 + beta) for the heavy ball; eta = 0.2 lies between them
+    L, beta = chapter["a_max"], 0.5
     nesterov = stability_limit(chapter["nesterov_descent"], L, beta)
     heavy = stability_limit(chapter["momentum_descent"], L, beta)
     # rel=1e-6: the late-growth bisection finds the heavy ball's limit to 2e-16;
@@ -73,6 +73,28 @@ def test_raw_diabetes_features_are_badly_conditioned(solve):
 # --- chapter 0 ------------------------------------------------------------------------------------
 
 HOW_TO_USE = "00_how_to_use.ipynb"
+
+
+def test_how_to_use_measures_what_32_bits_change(chapter_of):
+    # the chapter once said chapters that need no precision "stay in 32 bits" while every chapter
+    # 0-5 enables 64 bits; now it says which do, and measures float32 on purpose
+    chapter = chapter_of(HOW_TO_USE)
+    # e^x overflows at log(largest float): 88.72 for float32, 709.78 for float64
+    assert float(np.log(np.finfo(np.float32).max)) == pytest.approx(88.7228, abs=1e-4)
+    assert float(jnp.exp(jnp.float32(88.71))) < float("inf") and float(jnp.exp(jnp.float32(88.73))) == float("inf")
+    fd32, fd64 = chapter["fd_error_32"], chapter["fd_error_64"]
+    # the rounding part eps32 / h with eps32 ~ 1.2e-7 and h = 1e-5: about 1e-2 at most, seen ~2e-3
+    assert 1e-4 < fd32 < 1e-2 and fd64 < 1e-9 and fd32 > 1e6 * fd64
+    errors_32, steps = chapter["errors_32"], np.asarray(chapter["steps"])
+    best = int(np.argmin(errors_32))
+    # the best 32-bit step is near eps32**(1/3) ~ 5e-3 (calculus.central_difference's docstring)
+    assert 1e-4 <= steps[best] <= 1e-2 and 1e-7 < errors_32[best] < 1e-4
+    assert errors_32[best] > 100 * float(np.min(np.asarray(chapter["errors"])))  # worse than 64 bits' best
+    # the chapters that check derivatives run in 64 bits, chapter 6 in 32 (as the text now says)
+    for name in ("00_how_to_use", "01_neurons", "02_activations_and_losses", "04_gradient_descent",
+                 "05_backpropagation"):
+        assert 'jax.config.update("jax_enable_x64", True)' in "\n".join(code_cells(f"{name}.ipynb")), name
+    assert "jax_enable_x64" not in "\n".join(code_cells("06_transfer_learning.ipynb"))
 
 
 def test_how_to_use_solutions_run_and_match_their_comments(chapter_of, solution_of):

@@ -24,7 +24,7 @@ def problem():
 
 
 def heavy_ball_by_hand(w0, eta, beta, steps):
-    """The heavy ball on L(w) = (mu w1^2 + L w2^2)/2, written out: v <- beta v - eta A w, w <- w + v."""
+    """The heavy ball on L(w) = (a_min w1^2 + a_max w2^2)/2, written out: v <- beta v - eta A w, w <- w + v."""
     curvature = np.array(QUADRATIC_CURVATURES)
     w, v, path = np.array(w0, dtype=float), np.zeros(2), [np.array(w0, dtype=float)]
     for _ in range(steps):

@@ -29,7 +29,7 @@ from nnbook.sliders import Control, FigureSpec, Frame, Style
 X_RANGE = (-4.0, 4.0)
 X_POINTS = 121  # the drawn curves (the static page ships these numbers)
 FLAT_POINTS = 801  # the finer grid on which the note measures flatness
-FLAT_SLOPE = 0.01  # "flat": |phi'| below this passes almost no gradient back
+FLAT_SLOPE = 0.01  # "flat": |a phi'(a x + b)| below this passes almost no gradient back to x
 LEAKY_SLOPE = 0.1  # larger than the usual 0.01, so that the leak is visible
 
 # (key, label, color); leaky ReLU's slope is a slider of the live face.
@@ -60,8 +60,9 @@ def _explorer_functions(slope):
 @jax.jit
 def explorer_curves(scale, bias, slope):
     """phi(a x + b) and phi'(a x + b) on the drawn grid for every activation
-    (the slope by ``jax.grad``), and the fraction of the x axis where
-    |phi'| < FLAT_SLOPE: one compiled call for the whole frame."""
+    (the slope by ``jax.grad``), and the fraction of the x axis where the slope
+    that reaches x, |a phi'(a x + b)|, is below FLAT_SLOPE: one compiled call
+    for the whole frame."""
     x = jnp.linspace(*X_RANGE, X_POINTS)
     fine = jnp.linspace(*X_RANGE, FLAT_POINTS)
     functions = _explorer_functions(slope)
@@ -71,7 +72,8 @@ def explorer_curves(scale, bias, slope):
         d = jax.vmap(jax.grad(f))
         values.append(f(scale * x + bias))
         slopes.append(d(scale * x + bias))
-        flat.append(jnp.mean((jnp.abs(d(scale * fine + bias)) < FLAT_SLOPE).astype(fine.dtype)))
+        # flat where the slope backpropagation passes back to x, d/dx phi(a x + b) = a phi'(a x + b), is tiny
+        flat.append(jnp.mean((jnp.abs(scale * d(scale * fine + bias)) < FLAT_SLOPE).astype(fine.dtype)))
     return x, jnp.stack(values), jnp.stack(slopes), jnp.stack(flat)
 
 

@@ -143,19 +143,20 @@ def condition_number(A) -> float:
     return float(eig[-1] / eig[0])
 
 
-def tuned_plain(mu: float, L: float) -> tuple[float, float]:
+def tuned_plain(a_min: float, a_max: float) -> tuple[float, float]:
     """Best fixed learning rate for plain GD on a quadratic with curvatures in
-    [mu, L], and its rate per step: eta = 2/(mu+L), rate (kappa-1)/(kappa+1)."""
-    kappa = L / mu
-    return 2.0 / (mu + L), (kappa - 1.0) / (kappa + 1.0)
+    [a_min, a_max], and its rate per step: eta = 2/(a_min+a_max), rate
+    (kappa-1)/(kappa+1) with kappa = a_max/a_min."""
+    kappa = a_max / a_min
+    return 2.0 / (a_min + a_max), (kappa - 1.0) / (kappa + 1.0)
 
 
-def tuned_momentum(mu: float, L: float) -> tuple[float, float, float]:
-    """Polyak's tuned heavy ball for curvatures in [mu, L]: learning rate
-    4/(sqrt(L)+sqrt(mu))^2, momentum ((sqrt(kappa)-1)/(sqrt(kappa)+1))^2, and
-    its rate per step (sqrt(kappa)-1)/(sqrt(kappa)+1)."""
-    s = (L**0.5 - mu**0.5) / (L**0.5 + mu**0.5)
-    return 4.0 / (L**0.5 + mu**0.5) ** 2, s**2, s
+def tuned_momentum(a_min: float, a_max: float) -> tuple[float, float, float]:
+    """Polyak's tuned heavy ball for curvatures in [a_min, a_max]: learning rate
+    4/(sqrt(a_max)+sqrt(a_min))^2, momentum ((sqrt(kappa)-1)/(sqrt(kappa)+1))^2,
+    and its rate per step (sqrt(kappa)-1)/(sqrt(kappa)+1)."""
+    s = (a_max**0.5 - a_min**0.5) / (a_max**0.5 + a_min**0.5)
+    return 4.0 / (a_max**0.5 + a_min**0.5) ** 2, s**2, s
 
 
 def measured_rate(trajectory, w_star, start: int, stop: int) -> float:
@@ -238,7 +239,7 @@ def minibatch_sgd(key, X, y, w0, learning_rate, batch_size, steps: int, max_batc
 # ----------------------------------------------------------------------------
 
 # Losses are created once: jit caches compiled code per function object.
-QUADRATIC_CURVATURES = (1.0, 9.0)  # mu and L: condition number 9
+QUADRATIC_CURVATURES = (1.0, 9.0)  # a_min and a_max: condition number 9
 quadratic_loss = quadratic(jnp.diag(jnp.array(QUADRATIC_CURVATURES)))
 QUADRATIC_START = (-4.0, 1.5)
 QUADRATIC_MINIMUM = (0.0, 0.0)
