@@ -34,6 +34,7 @@ TAUGHT_IN = {
     "transfer_figures": 6,
     "make_transfer_data": 6,
     "mlp": 5,
+    "feedback": 5,  # 05: feedback alignment, next to backprop
     "backprop_figures": 5,
 }
 

@@ -199,7 +199,7 @@ def test_vanishing_and_exploding_ratios(chapter):
 
 
 def test_every_exercise_has_a_tested_solution():
-    assert set(solution_blocks(CHAPTER)) == {"ex-bp-log", "ex-bp-relu", "ex-bp-he", "ex-bp-digits"}
+    assert set(solution_blocks(CHAPTER)) == {"ex-bp-log", "ex-bp-relu", "ex-bp-he", "ex-bp-digits", "ex-bp-fa-zero"}
 
 
 def test_log_operation_gives_p_minus_y(solve):

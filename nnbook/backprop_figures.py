@@ -7,6 +7,9 @@
   the two-moons data once per hidden width, every step kept): its frame turns
   (training step, hidden width) into the decision boundary and the learning
   curves. The chapter shows it with :func:`nnbook.sliders.interactive_figure`.
+* :func:`draw_rule_comparison` draws backprop next to feedback alignment
+  (:func:`nnbook.feedback.compare_rules`): learning curves and the angle
+  between the two rules' updates.
 """
 
 from __future__ import annotations
@@ -223,3 +226,35 @@ def boundary_spec(runs: WidthRuns, linear_accuracy=None) -> FigureSpec:
         figsize=(8.4, 4.4),
         legend="below",
     )
+
+
+# ----------------------------------------------------------------------------
+# Backprop next to feedback alignment (nnbook.feedback)
+# ----------------------------------------------------------------------------
+
+
+def draw_rule_comparison(axes, comparison) -> None:
+    """Three panels of a :class:`nnbook.feedback.Comparison`: training loss,
+    test accuracy, and the angle between feedback alignment's hidden-layer
+    update and the gradient. One thin line per seed, one thick line for the
+    mean over seeds; backprop in grey, feedback alignment in orange."""
+    steps = comparison.steps
+    rules = (("backprop", comparison.backprop, "0.35"), ("feedback alignment", comparison.feedback, "C1"))
+    panels = (
+        ("loss", "training loss", "log", "training loss"),
+        ("test_accuracy", "test accuracy", "linear", "test accuracy"),
+        ("update_angle", "angle (degrees)", "linear", "FA's hidden-layer update vs the gradient"),
+    )
+    for ax, (field, ylabel, yscale, title) in zip(axes, panels):
+        for name, curves, color in rules:
+            values = np.asarray(getattr(curves, field))
+            ax.plot(steps, values.T, color=color, linewidth=0.6, alpha=0.45)
+            label = name if field != "update_angle" else f"at {name}'s weights"
+            ax.plot(steps, values.mean(axis=0), color=color, linewidth=2, label=label)
+        ax.set(xlabel="step", ylabel=ylabel, yscale=yscale)
+        ax.set_title(title, fontsize=10)
+    axes[1].set_ylim(0.8, 1.0)
+    axes[2].axhline(90, color="0.6", linestyle=":", linewidth=1)
+    axes[2].set_ylim(0, 130)
+    axes[0].legend(fontsize=8)
+    axes[2].legend(fontsize=8)
