@@ -256,7 +256,7 @@ def test_a_smaller_learning_rate_forgets_less_and_learns_less(chapter):
 
 def test_lora_count(chapter):
     ns = solve(chapter, "ex-fr-lora-count")
-    assert ns["break_even"] and ns["big_fraction"] == pytest.approx(1 / 2048)
+    assert ns["break_even"] and ns["big_fraction"] == pytest.approx(1 / 256)
 
 
 def test_global_renormalisation_recovers_most_but_less(chapter):
