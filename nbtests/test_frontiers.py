@@ -111,8 +111,8 @@ def test_pull_gradient_by_central_finite_differences():
         X = X.astype(jnp.float64)
         theta = jax.tree.map(lambda a: a.astype(jnp.float64), tr.init_mlp(jax.random.key(2), 5, 4, 3))
         anchor = jax.tree.map(lambda a: a.astype(jnp.float64), tr.init_mlp(jax.random.key(3), 5, 4, 3))
-        loss = lambda p: fr.pulled_loss(p, anchor, X, y, 0.3)
-        grad = jax.grad(loss)(theta)
+        loss = jax.jit(lambda p: fr.pulled_loss(p, anchor, X, y, 0.3))  # compiled once, not op by op
+        grad = jax.jit(jax.grad(loss))(theta)
         direction = jax.tree.map(lambda a: jax.random.normal(jax.random.key(4), a.shape, jnp.float64), theta)
         h = 1e-5
         shifted = lambda t: jax.tree.map(lambda a, d: a + t * d, theta, direction)
