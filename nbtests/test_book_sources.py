@@ -33,6 +33,8 @@ TAUGHT_IN = {
     "transfer": 6,  # 06 transfer learning
     "transfer_figures": 6,
     "make_transfer_data": 6,
+    "frontiers": 7,  # 07 frontiers and challenges
+    "frontiers_figures": 7,
     "mlp": 5,
     "feedback": 5,  # 05: feedback alignment, next to backprop
     "backprop_figures": 5,
