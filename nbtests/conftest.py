@@ -104,17 +104,24 @@ def check_faces_start_at_initial(spec) -> None:
 # executes the notebook's code cells): they never rebuild a chapter's data or
 # keys themselves, so the page and the test cannot drift apart.
 
-from chapter_code import run_chapter, run_solution, solution_blocks  # noqa: E402
+from chapter_code import code_cells, run_chapter, run_solution, solution_blocks  # noqa: E402
 
 _namespaces: dict[str, dict] = {}
 
 
+def uses_x64(name: str) -> bool:
+    """Whether the chapter switches 64-bit floats on, read from its own cells.
+    The switch is global, so a chapter that stays in 32 bits (06, 07) must be
+    run with it explicitly off, or it would inherit it from an earlier one."""
+    return any('jax.config.update("jax_enable_x64", True)' in source for source in code_cells(name))
+
+
 def chapter_namespace(name: str) -> dict:
     """The namespace after the chapter's code cells; each chapter runs once per
-    pytest session (in 64-bit floats, as the chapters set). Treat it as
+    pytest session, in the float precision the chapter sets. Treat it as
     read-only: solutions run in a copy (see ``solve``)."""
     if name not in _namespaces:
-        with jax.enable_x64(True):
+        with jax.enable_x64(uses_x64(name)):
             _namespaces[name] = run_chapter(name)
     return _namespaces[name]
 
@@ -124,7 +131,7 @@ def solve_in(name: str, label: str) -> tuple[dict, str]:
     chapter's cells, in a copy of its namespace (so one solution cannot change
     what another test reads). Returns (namespace, what it printed)."""
     namespace = dict(chapter_namespace(name))
-    with jax.enable_x64(True):
+    with jax.enable_x64(uses_x64(name)):
         printed = run_solution(namespace, solution_blocks(name)[label])
     return namespace, printed
 

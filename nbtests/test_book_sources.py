@@ -149,3 +149,12 @@ def test_each_chapter_ends_with_a_next_link_to_the_next_chapter_in_the_toc(index
         following = toc_files()[toc_files().index(chapter) + 1 :]
         assert link is None or link == following[0], f"{chapter}: last 'Next:' link is {link}"
 
+
+
+def test_chapters_run_in_the_precision_they_set():
+    """The shared chapter runner reads each chapter's float precision from its
+    cells: 64 bits for chapters 0-5, JAX's default 32 bits for 6 and 7."""
+    from conftest import uses_x64
+
+    chapters = sorted(p.name for p in CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+    assert {name: uses_x64(name) for name in chapters} == {name: name < "06" for name in chapters}

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from chapter_code import run_chapter, run_solution, solution_blocks
+from chapter_code import run_solution, solution_blocks
 from conftest import check_extremes_draw, check_faces_start_at_initial
 from nnbook import frontiers as fr
 from nnbook import frontiers_figures as figs
@@ -19,14 +19,6 @@ from nnbook import transfer as tr
 from nnbook.sliders import live_figure
 
 CHAPTER = "07_frontiers.ipynb"
-
-
-@pytest.fixture(scope="module")
-def chapter():
-    # Chapter 7 runs in JAX's default 32-bit floats, like chapter 6; earlier
-    # chapters switch 64 bits on globally, so say so explicitly here.
-    with jax.enable_x64(False):
-        return run_chapter(CHAPTER)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import log_loss  # noqa: E402
 
-from chapter_code import run_chapter, run_solution, solution_blocks  # noqa: E402
+from chapter_code import run_solution, solution_blocks  # noqa: E402
 from conftest import check_extremes_draw, check_faces_start_at_initial  # noqa: E402
 from nnbook import make_transfer_data  # noqa: E402
 from nnbook import transfer as tr  # noqa: E402
@@ -36,14 +36,6 @@ CHAPTER = "06_transfer_learning.ipynb"
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
 )
-
-
-@pytest.fixture(scope="module")
-def chapter():
-    # Chapter 6 runs in JAX's default 32-bit floats, as the reader runs it;
-    # earlier chapters switch 64 bits on globally, so say so explicitly here.
-    with jax.enable_x64(False):
-        return run_chapter(CHAPTER)
 
 
 @pytest.fixture(scope="module")
