@@ -21,6 +21,17 @@ CHAPTERS = pathlib.Path(__file__).resolve().parents[1] / "chapters"
 _DISPLAY_ONLY = re.compile(r"^\s*interactive_figure\(")
 
 
+def toc_files() -> list[str]:
+    """Every file of _toc.yml in reading order (root first), as paths from the book's root."""
+    import yaml
+
+    toc = yaml.safe_load((CHAPTERS.parent / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [entry["file"] for entry in part["chapters"]]
+    return files
+
+
 def code_cells(chapter: str) -> list[str]:
     nb = nbformat.read(CHAPTERS / chapter, as_version=4)
     return [c.source for c in nb.cells if c.cell_type == "code" and not _DISPLAY_ONLY.match(c.source)]

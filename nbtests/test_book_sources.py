@@ -7,9 +7,8 @@ import re
 
 import nbformat
 import pytest
-import yaml
 
-from chapter_code import CHAPTERS
+from chapter_code import CHAPTERS, toc_files
 
 NNBOOK = pathlib.Path(__file__).resolve().parents[1] / "nnbook"
 
@@ -107,15 +106,6 @@ def test_every_glued_number_is_stored_formattable_and_used(chapter):
 
 BOOK = CHAPTERS.parent
 NEXT_LINK = re.compile(r"Next: \{doc\}`([^`]+)`")
-
-
-def toc_files() -> list[str]:
-    """Every file of _toc.yml in reading order (root first), as paths from the book's root."""
-    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [entry["file"] for entry in part["chapters"]]
-    return files
 
 
 def numbered_chapters() -> list[str]:

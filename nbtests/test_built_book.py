@@ -5,19 +5,12 @@ import pathlib
 import re
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
+
+from chapter_code import toc_files
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-
-
-def toc_files():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
 
 
 @pytest.fixture(scope="module")
