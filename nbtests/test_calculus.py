@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from nnbook import calculus
 from nnbook.calculus import bisect, central_difference, relative_error, tangent_line
 
 
@@ -53,3 +54,21 @@ def test_bisect_rejects_a_bracket_without_a_switch():
         bisect(lambda x: x >= 0.0, 1.0, 2.0)
     with pytest.raises(ValueError, match="true at hi"):
         bisect(lambda x: x >= 5.0, 1.0, 2.0)
+
+
+@jax.enable_x64(True)
+def test_gradient_check_reports_small_errors_for_a_correct_closed_form():
+    w = jnp.array([0.5, -1.5, 2.0])
+    f = lambda v: jnp.sum(jnp.sin(v) * v)
+    check = calculus.gradient_check(f, w, closed_form=lambda v: jnp.sin(v) + v * jnp.cos(v))
+    assert check.vs_finite_differences < 1e-8 and check.vs_closed_form < 1e-12
+    assert "vs closed form" in str(check)
+
+
+@jax.enable_x64(True)
+def test_gradient_check_catches_a_wrong_closed_form():
+    w = jnp.array([0.5, -1.5, 2.0])
+    check = calculus.gradient_check(lambda v: jnp.sum(v**3), w, closed_form=2 * w)  # the derivative is 3 w^2
+    assert check.vs_closed_form > 0.1
+    assert check.vs_finite_differences < 1e-8
+    assert calculus.gradient_check(lambda v: jnp.sum(v**3), w).vs_closed_form is None

@@ -6,7 +6,7 @@ Taught in chapter 0 ("How to use this book"); reused wherever a chapter checks
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -58,3 +58,30 @@ def bisect(predicate: Callable[[float], bool], lo: float, hi: float, iterations:
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if predicate(mid) else (mid, hi)
     return hi
+
+
+class GradientCheck(NamedTuple):
+    """Relative errors of ``jax.grad`` against independent references."""
+
+    vs_finite_differences: float
+    vs_closed_form: float | None  # None when no closed form was given
+
+    def __str__(self) -> str:
+        closed = "" if self.vs_closed_form is None else f", vs closed form {self.vs_closed_form:.1e}"
+        return f"jax.grad: relative error vs finite differences {self.vs_finite_differences:.1e}{closed}"
+
+
+def gradient_check(f: Callable, x, closed_form=None, h: float = 1e-5) -> GradientCheck:
+    """The ritual of chapter 0 in one call: ``jax.grad(f)(x)`` against central
+    differences and, when given, against ``closed_form`` (an array, or a function
+    of ``x``). Chapters after 0 use it where the check is routine, so the page
+    shows one line instead of three.
+
+    Example: ``gradient_check(lambda w: jnp.sum(w**2), w, closed_form=2 * w)``.
+    """
+    autodiff = jax.grad(f)(x)
+    expected = closed_form(x) if callable(closed_form) else closed_form
+    return GradientCheck(
+        vs_finite_differences=relative_error(autodiff, central_difference(f, x, h)),
+        vs_closed_form=None if expected is None else relative_error(autodiff, expected),
+    )
