@@ -16,6 +16,9 @@ ifeq ($(CELL_TIMEOUT),)
 $(error could not read execute: timeout: from _config.yml)
 endif
 PORT         ?= 8000
+# Workers for the stages that split across cores (nbval's chapters, the unit
+# tests' chapters): one per core.
+JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
 
 # JAX probes for accelerators at import unless told it is on a CPU.
 export JAX_PLATFORMS := cpu
@@ -31,11 +34,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # so Binder and a plain Jupyter need nothing else).
 export KERAS_BACKEND := jax
 
-.PHONY: help venv book test lint nbval unit outputs data serve clean assets browser-deps test-browser check-install
+.PHONY: help venv book book-stored test lint nbval unit outputs data serve clean assets browser-deps test-browser check-install
 
 help:
 	@echo "make book     execute the chapters and build the HTML book into _build/html"
-	@echo "make test     lint, strict nbval on every chapter, the HTML build (-W), pytest nbtests/, browser tests"
+	@echo "make test     lint, strict nbval on every chapter, the HTML build (-W) from the verified outputs, pytest nbtests/ and browser tests"
 	@echo "make lint     ruff (pyproject.toml) on every .py file and notebook"
 	@echo "make check-install  a fresh venv 'pip install .' imports every nnbook module (what Colab does)"
 	@echo "make test-browser  only the browser tests of the built book and of JupyterLab (after make book)"
@@ -61,17 +64,37 @@ book: $(STAMP) assets
 	@echo
 	@echo "The book is in _build/html: open file://$(CURDIR)/_build/html/index.html or run 'make serve'."
 
+# The same build from the outputs stored in the notebooks, executing nothing:
+# what `make test` builds right after strict nbval has proven that a fresh run
+# gives those outputs (so every chapter runs once per `make test`, not twice).
+# Only execute_notebooks differs from _config.yml (and the local extensions'
+# folder, which Jupyter Book reads relative to the config file).
+STORED_CONFIG := _build/config-stored-outputs.yml
+book-stored: $(STAMP) assets
+	mkdir -p _build
+	$(BIN)/python -c 'import pathlib, yaml; c = yaml.safe_load(open("_config.yml")); \
+		c["execute"]["execute_notebooks"] = "off"; ext = c["sphinx"].get("local_extensions") or {}; \
+		c["sphinx"]["local_extensions"] = {k: str(pathlib.Path(v).resolve()) for k, v in ext.items()}; \
+		yaml.safe_dump(c, open("$(STORED_CONFIG)", "w"), sort_keys=False, allow_unicode=True)'
+	$(BIN)/jupyter-book build . --config $(STORED_CONFIG) --builder html --warningiserror --nitpick --keep-going
+
+# Each stage proves something the next one relies on (README "make test").
+# unit and test-browser are independent (both read the built book), and one is
+# Python in one process while the other mostly waits on Chromium and a kernel:
+# they run side by side, their outputs printed one after the other.
 test: $(STAMP)
 	$(MAKE) lint
 	$(MAKE) nbval
-	$(MAKE) book
-	$(MAKE) unit
-	$(MAKE) test-browser
+	$(MAKE) book-stored
+	$(MAKE) -j2 --output-sync=recurse unit test-browser
 
-# Strict nbval: every stored output must be reproduced by a fresh run.
+# Strict nbval: every stored output must be reproduced by a fresh run. The
+# chapters are shared out between $(JOBS) workers, each chapter whole on one
+# (its cells in order, in one kernel).
+NBVAL_JOBS = $(shell n=$(words $(CHAPTERS)); echo $$(( n < $(JOBS) ? n : $(JOBS) )))
 nbval: $(STAMP)
 	mkdir -p _build
-	$(BIN)/pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+	$(BIN)/pytest -n $(NBVAL_JOBS) --dist loadfile --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with nbtests/sanitize.cfg $(CHAPTERS)
 
 lint: $(STAMP)
