@@ -100,9 +100,12 @@ nbval: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Unit tests of nnbook and checks of the built pages (run after `book`).
+# Unit tests of nnbook, claim tests and checks of the built pages (run after
+# `book`), on $(UNIT_JOBS) workers: the tests of one chapter go to one worker
+# (nbtests/conftest.py), which runs that chapter's code once.
+UNIT_JOBS ?= $(JOBS)
 unit: $(STAMP)
-	$(BIN)/pytest nbtests --ignore=nbtests/browser
+	$(BIN)/pytest -n $(UNIT_JOBS) --dist loadgroup nbtests --ignore=nbtests/browser
 
 # Third-party files, from npm at the versions in package-lock.json (never
 # committed): MathJax, which the pages load from the book itself, and axe-core,

@@ -48,9 +48,20 @@ def solution_blocks(chapter: str) -> dict[str, str]:
     return blocks
 
 
+_RUNS: dict[tuple[str, bool], dict] = {}
+
+
 def run_chapter(chapter: str) -> dict:
-    """Execute the chapter's code cells in one namespace and return it."""
-    return execute_chapter(chapter)
+    """Execute the chapter's code cells in one namespace and return it; once
+    per process and float precision (64-bit floats on or off at the call):
+    every test module of a chapter reads the same run, so a pytest session
+    executes each chapter once. Treat the namespace as read-only."""
+    import jax.numpy as jnp
+
+    key = (str(chapter), jnp.asarray(0.0).dtype == jnp.float64)
+    if key not in _RUNS:
+        _RUNS[key] = execute_chapter(chapter)
+    return _RUNS[key]
 
 
 def execute_chapter(chapter: str, show_figure=None) -> dict:

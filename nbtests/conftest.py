@@ -106,8 +106,6 @@ def check_faces_start_at_initial(spec) -> None:
 
 from chapter_code import code_cells, run_chapter, run_solution, solution_blocks  # noqa: E402
 
-_namespaces: dict[str, dict] = {}
-
 
 def uses_x64(name: str) -> bool:
     """Whether the chapter switches 64-bit floats on, read from its own cells.
@@ -120,10 +118,8 @@ def chapter_namespace(name: str) -> dict:
     """The namespace after the chapter's code cells; each chapter runs once per
     pytest session, in the float precision the chapter sets. Treat it as
     read-only: solutions run in a copy (see ``solve``)."""
-    if name not in _namespaces:
-        with jax.enable_x64(uses_x64(name)):
-            _namespaces[name] = run_chapter(name)
-    return _namespaces[name]
+    with jax.enable_x64(uses_x64(name)):
+        return run_chapter(name)
 
 
 def solve_in(name: str, label: str) -> tuple[dict, str]:
@@ -158,3 +154,30 @@ def chapter(request):
 def solve(request):
     """``solve(label) -> (namespace, printed)`` for the test module's chapter."""
     return lambda label: solve_in(request.module.CHAPTER, label)
+
+
+# --- `make unit` on several cores (pytest-xdist, --dist loadgroup) ---------------------------
+# Running a chapter is the expensive part of a claim test, so the tests of one
+# chapter go to one worker, which runs that chapter once (chapter_code.run_chapter);
+# the other workers never run it.
+
+
+def chapter_group(module) -> str:
+    """The chapter a test module tests: its ``CHAPTER``, else the one chapter
+    file its source names (a module that runs a chapter itself), else the
+    module itself."""
+    import pathlib
+    import re
+
+    if chapter := getattr(module, "CHAPTER", None):
+        return chapter
+    named = set(re.findall(r"\b\d\d_\w+\.ipynb\b", pathlib.Path(module.__file__).read_text()))
+    return named.pop() if len(named) == 1 else module.__name__
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if (module := getattr(item, "module", None)) is not None:
+            item.add_marker(pytest.mark.xdist_group(chapter_group(module)))

@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import pathlib
+import secrets
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
 
 import pytest
 
@@ -29,8 +36,12 @@ from browser_support import (  # noqa: E402 - this folder is on sys.path (pytest
     PAGE_WEIGHTS,
     ROOT,
     SCREENSHOTS,
+    SETTINGS,
+    START_TIMEOUT,
     STORED_VIEWS,
     TIMEOUT_MS,
+    api_get,
+    free_port,
 )
 
 
@@ -95,6 +106,76 @@ def axe_source() -> pathlib.Path:
     if not AXE_JS.exists():
         pytest.fail(f"{AXE_JS.relative_to(ROOT)} is missing: run 'npm ci' (make browser-deps does).")
     return AXE_JS
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(tmp_path_factory):
+    """One JupyterLab server from the project's venv for the whole session
+    (every chapter opened in it gets a kernel of its own, shut down after
+    it); yields (base_url, token). test_jupyterlab.py's ``lab`` hands it on."""
+    home = tmp_path_factory.mktemp("jupyterlab")
+    root = home / "book"
+    shutil.copytree(ROOT / "chapters", root / "chapters", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for path, value in SETTINGS.items():
+        target = home / "settings" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(value))
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: only read, to see the kernel is up
+    ]
+    if os.geteuid() == 0:  # CI and this sandbox run as root; Binder does not
+        command.append("--allow-root")
+    log_path = home / "jupyterlab.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+                                  start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def log_tail() -> str:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited with {server.returncode}:\n{log_tail()}")
+            try:
+                api_get(f"{base}/api/status", token)
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not answer within {START_TIMEOUT} s:\n{log_tail()}")
+                time.sleep(0.3)
+        yield base, token
+    finally:
+        # SIGTERM: jupyter_server shuts its kernels down, then exits. The
+        # group also holds the kernels, should one outlive the server.
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def pytest_terminal_summary(terminalreporter):

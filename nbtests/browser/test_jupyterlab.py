@@ -1,31 +1,32 @@
 """The live sliders as a Binder user gets them: JupyterLab from the project's
-venv, every chapter of the toc opened, Run > Run All Cells, then the first
-slider of the chapter's first live figure moved with the keyboard; the
-figure (a widgets.Image) must change.
+venv, a chapter opened, Run > Run All Cells, then the first slider of the
+chapter's first live figure moved with the keyboard; the figure (a
+widgets.Image) must change.
+
+The chapters opened are browser_support.lab_chapters(): by default the first
+chapter with an interactive figure and the one with the most (each costs a
+Run All in a browser, ~40 s); NNBOOK_LAB_CHAPTERS=all opens every one. The
+tests at the end of this module check, for every chapter and without a
+browser, what JupyterLab reads from the notebook file; the rest of what the
+browser test proves is proven for every chapter elsewhere (see there).
 
 Each figure is one output carrying both faces (``interactive_figure``): after
 Run All, JupyterLab must show the live widget of every figure and never the
 static in-page copy. What it shows for the stored outputs, before the cells
 run, is recorded in the summary (and a screenshot).
 
-The server runs on 127.0.0.1 with a random token, on a copy of chapters/ in
-a temporary folder (a run must never write into the committed notebooks),
-with autosave off and its config, data, settings and workspaces in that
-folder too, so nothing of the user's own Jupyter setup leaks in. It is
-stopped when the module ends.
+The server (browser/conftest.py, ``jupyterlab``; ``lab`` here, for other
+modules to import) runs once per session on 127.0.0.1 with a random token, on
+a copy of chapters/ in a temporary folder (a run must never write into the
+committed notebooks), with autosave off and its config, data, settings and
+workspaces in that folder too, so nothing of the user's own Jupyter setup
+leaks in. Each chapter's kernel is shut down after its test; the server is
+stopped when the session ends.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -33,24 +34,21 @@ import urllib.request
 import nbformat
 import pytest
 
-from browser_support import LIVE_SLIDERS, ROOT, STORED_VIEWS, TIMEOUT_MS, toc_chapters
+from browser_support import (
+    LIVE_SLIDERS,
+    ROOT,
+    STORED_VIEWS,
+    TIMEOUT_MS,
+    api_get,
+    interactive_cells,
+    lab_chapters,
+    toc_chapters,
+)
 
-START_TIMEOUT = 90  # s, for the server to answer
 RUN_TIMEOUT_MS = 150_000  # to run every cell of one chapter
 # A slider whose label says it is the learning rate is the one to move (the
 # gradient-descent chapter); otherwise the first slider of the figure.
 LEARNING_RATE = re.compile(r"learning rate|step size|\bη\b|\beta\b", re.IGNORECASE)
-
-SETTINGS = {
-    # Never write the notebook back (the copy is thrown away anyway).
-    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-    # Every cell in the DOM, so the test can see every prompt and output.
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    # No news or update checks (no network here; no pop-up over the page).
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
-    },
-}
 
 KERNEL_READY_JS = """
 () => {
@@ -75,85 +73,10 @@ RUN_STATE_JS = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, token: str, method: str = "GET"):
-    request = urllib.request.Request(url, method=method, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        body = response.read()
-    return json.loads(body) if body else None
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server from the project's venv; yields (base_url, token)."""
-    home = tmp_path_factory.mktemp("jupyterlab")
-    root = home / "book"
-    shutil.copytree(ROOT / "chapters", root / "chapters", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    for path, value in SETTINGS.items():
-        target = home / "settings" / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(value))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JAX_PLATFORMS": "cpu",
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "IPYTHONDIR": str(home / "ipython"),
-    }
-    command = [
-        sys.executable, "-m", "jupyterlab",
-        "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: only read, to see the kernel is up
-    ]
-    if os.geteuid() == 0:  # CI and this sandbox run as root; Binder does not
-        command.append("--allow-root")
-    log_path = home / "jupyterlab.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-                                  start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def log_tail() -> str:
-        return "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
-
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {server.returncode}:\n{log_tail()}")
-            try:
-                _get(f"{base}/api/status", token)
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer within {START_TIMEOUT} s:\n{log_tail()}")
-                time.sleep(0.3)
-        yield base, token
-    finally:
-        # SIGTERM: jupyter_server shuts its kernels down, then exits. The
-        # group also holds the kernels, should one outlive the server.
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-        try:
-            os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+@pytest.fixture
+def lab(jupyterlab):
+    """The session's JupyterLab server (browser/conftest.py); yields (base_url, token)."""
+    return jupyterlab
 
 
 # What each output area holding an interactive figure shows: the live widget, the
@@ -187,21 +110,16 @@ def _first_spec_initials(chapter: str) -> list[str]:
     raise AssertionError(f"{chapter} has no interactive figure")
 
 
-def interactive_cells(chapter: str) -> int:
-    nb = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
-    return sum(1 for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("interactive_figure("))
-
-
 def _shut_down_kernels(base: str, token: str) -> None:
     """Free the chapter's kernel (memory, CPU) before the next chapter."""
     try:
-        for kernel in _get(f"{base}/api/kernels", token) or []:
-            _get(f"{base}/api/kernels/{kernel['id']}", token, method="DELETE")
+        for kernel in api_get(f"{base}/api/kernels", token) or []:
+            api_get(f"{base}/api/kernels/{kernel['id']}", token, method="DELETE")
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         pass  # the server is gone: the fixture reports it, stopping it ends its kernels
 
 
-@pytest.mark.parametrize("chapter", toc_chapters())
+@pytest.mark.parametrize("chapter", lab_chapters())
 def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots, chapter):
     base, token = lab
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -322,3 +240,48 @@ def test_live_slider_redraws_the_figure_in_jupyterlab(browser, lab, screenshots,
     finally:
         context.close()
         _shut_down_kernels(base, token)
+
+
+# --- Every chapter, without a browser ---------------------------------------------------------
+# JupyterLab opens only lab_chapters() (two by default). For every chapter, what
+# the browser test would add to what the rest of `make test` checks is here:
+# Run All without an error or stderr is strict nbval (a fresh kernel, every
+# cell, stderr compared); a slider's move redrawing the figure is
+# LiveFigure.update in the figure tests (check_extremes_draw); what remains is
+# what JupyterLab reads from the notebook file, checked below against the shape
+# the browser test saw JupyterLab render.
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SLIDERS = {"FloatSliderModel", "IntSliderModel", "FloatLogSliderModel"}
+
+
+def _on_grid(model: dict) -> bool:
+    """Whether the slider's value is a position of its track (min + k step; for a
+    log slider, of the exponent), so the front end shows it without snapping."""
+    state = model["state"]
+    value = state["value"]
+    if model["model_name"] == "FloatLogSliderModel":
+        import math
+
+        value = math.log(value, state.get("base", 10))
+    k = (value - state["min"]) / state["step"]
+    return abs(k - round(k)) < 1e-9 and state["min"] <= value <= state["max"]
+
+
+@pytest.mark.parametrize("chapter", toc_chapters())
+def test_every_chapter_stores_figures_as_jupyterlab_renders_them(chapter):
+    nb = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("interactive_figure(")]
+    for cell in cells:
+        # one output with both faces: JupyterLab shows the widget view after Run All, the
+        # sanitised static HTML before (the two states the browser test accepts)
+        (output,) = cell.outputs
+        assert set(output.get("data", {})) == {WIDGET_VIEW, "text/html", "text/plain"}, (chapter, cell.source[:60])
+        model = state.get(output.data[WIDGET_VIEW]["model_id"])
+        assert model and model["model_name"] == "VBoxModel", f"{chapter}: a figure's view has no stored VBox"
+        children = [state[ref.removeprefix("IPY_MODEL_")]["model_name"] for ref in model["state"]["children"]]
+        assert "ImageModel" in children and SLIDERS & set(children), (chapter, children)
+    # every live slider starts where the spec says, on its track: the browser test's readout check
+    off = [m["state"].get("description") for m in state.values() if m["model_name"] in SLIDERS and not _on_grid(m)]
+    assert not off, f"{chapter}: sliders whose initial value is not on their step grid: {off}"
