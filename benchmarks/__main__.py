@@ -12,29 +12,36 @@ stdout and _build/bench.md; every run to _build/bench.json. Never asserts.
   browser    page weight and static slider switch, headless Chromium (browser.py)
   execution  each chapter's Run All: kernel start, imports, JAX compile, rest
   chapters   each chapter in-process: live slider updates, its speed comparisons
-  stages     the stages of `make test` one after another, as it runs them
+  stages     the stages of `make test` as it runs them (side by side where it
+             does), each pytest stage's time split by chapter (JUnit XML): the
+             growth table says what one more chapter costs each stage
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
+import pathlib
+import re
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 from benchmarks import execution
-from benchmarks.common import ROOT, TEST_STAGES, log, make, repo_copy, run_json, table, toc_chapters
+from benchmarks.common import ROOT, log, make, repo_copy, run_json, table, test_steps, toc_chapters
 
 SECTIONS = ("build", "browser", "execution", "chapters", "stages")  # browser uses build's book
 # The targets (README "Performance"): reported against, never asserted.
-LIVE_P50_MS, LIVE_JAX_P50_MS = 50.0, 5.0
+LIVE_P50_MS, LIVE_JAX_P50_MS = 16.0, 5.0  # a 60 Hz display; the JAX part within a third
 STATIC_SWITCH_P95_MS = 16.0  # one frame at 60 Hz
 CHAPTER_COLD_S, TRANSFER_CHAPTER_COLD_S = 20.0, 60.0
+LONG_CHAPTERS = ("transfer", "frontiers")  # the chapters allowed TRANSFER_CHAPTER_COLD_S (they train networks)
 PAGE_MB = 3.0
-COLD_BOOK_S, REBUILD_S, MAKE_TEST_S = 300.0, 20.0, 1200.0
+COLD_BOOK_S, REBUILD_S, MAKE_TEST_S = 300.0, 20.0, 720.0
 
 
 def guarded(fn, *args) -> dict:
@@ -54,9 +61,52 @@ def build(copy, flags, repeat: int) -> dict:
     return runs
 
 
-def stages(copy, flags) -> dict:
+def chapter_of_test(classname: str, name: str, stems: list[str], root) -> str | None:
+    """The chapter a JUnit test case belongs to: one named in its id (a notebook's
+    cells, a test parametrized by chapter), else its module's ``CHAPTER`` (or the
+    one chapter file the module names); None for a book-wide test."""
+    text = f"{classname} {name}"
+    if hit := next((stem for stem in stems if stem in text), None):
+        return hit
+    module = root / (classname.replace(".", "/") + ".py")
+    source = module.read_text() if module.is_file() else ""
+    named = set(re.findall(r'^CHAPTER = "(\d\d_\w+)\.ipynb"', source, re.M)) or set(
+        re.findall(r"\b(\d\d_\w+)\.ipynb\b", source))
+    return named.pop() if len(named) == 1 else None
+
+
+def split_by_chapter(junit, stems: list[str], root) -> dict:
+    """Seconds of test time (setup + call + teardown) per chapter, and book-wide."""
+    split = dict.fromkeys(stems, 0.0) | {"book-wide": 0.0}
+    for case in ET.parse(junit).iter("testcase"):
+        chapter = chapter_of_test(case.get("classname", ""), case.get("name", ""), stems, root)
+        split[chapter or "book-wide"] += float(case.get("time", 0))
+    return split
+
+
+def stages(copy, flags, chapters) -> dict:
+    """`make test`'s stages from an empty _build, as it runs them; a pytest stage
+    also writes JUnit XML, split here by chapter."""
     shutil.rmtree(copy / "_build", ignore_errors=True)
-    return {stage: log(f"  make {stage}") or make(copy, flags, stage, f"stage-{stage}") for stage in TEST_STAGES}
+    stems = [p.stem for p in chapters]
+    junit_dir = copy / "_junit"
+    junit_dir.mkdir(exist_ok=True)
+
+    def one(stage: str) -> dict:
+        junit = junit_dir / f"{stage}.xml"
+        out = make(copy, flags, stage, f"stage-{stage}", PYTEST_ADDOPTS=f"--junitxml={junit}")
+        if junit.exists():
+            out["by_chapter"] = split_by_chapter(junit, stems, copy)
+        return out
+
+    out = {"chapters": stems, "steps": []}
+    for step in test_steps(copy):
+        log(f"  make {' & '.join(step)}")
+        with concurrent.futures.ThreadPoolExecutor(len(step)) as pool:
+            results = dict(zip(step, pool.map(one, step)))
+        out["steps"].append(list(step))
+        out |= results
+    return out
 
 
 def browser(copy, flags, moves: int) -> dict:
@@ -75,7 +125,7 @@ def run(only: list[str], repeat: int, moves: int, save) -> dict:
         sections = {
             "build": lambda: build(copy, flags, repeat),
             "browser": lambda: browser(copy, flags, moves),
-            "stages": lambda: stages(copy, flags),
+            "stages": lambda: stages(copy, flags, chapters),
             "execution": lambda: execution.measure(chapters, repeat, copy),
             "chapters": lambda: {str(p.relative_to(copy)): log(f"  {p.name}") or guarded(
                 lambda: run_json("chapters", p, moves, root=copy)) for p in chapters},
@@ -110,12 +160,38 @@ def report_build(b: dict):
 
 
 def report_stages(st: dict):
-    total, failed = sum(x["seconds"] for x in st.values()), [k for k, x in st.items() if x["status"]]
-    rows = [[k, f"{x['seconds']:.0f}", f"FAILED {'; '.join(x['failed'][:5])} ({x['log']})" if x["status"] else "pass"]
-            for k, x in st.items()]
-    return ([["`make test` < 20 min (venv installed)", f"{total / 60:.1f} min"
-              + (f", FAILED: {', '.join(failed)}" if failed else ""), verdict(total / MAKE_TEST_S)]],
-            ["", "### `make test` stages, from an empty _build", "", table(["stage", "s", "result"], rows)])
+    steps = st.get("steps") or [[k] for k in st]  # (a run from before the steps were recorded: one after another)
+    stems = st.get("chapters", [])
+    walls = [max(st[k]["seconds"] for k in step) for step in steps]
+    total, failed = sum(walls), [k for step in steps for k in step if st[k]["status"]]
+    rows = [[" & ".join(step), f"{wall:.0f}", "; ".join(
+        f"FAILED {'; '.join(st[k]['failed'][:5])} ({st[k]['log']})" if st[k]["status"] else "pass" for k in step)]
+        for step, wall in zip(steps, walls)]
+    details = ["", "### `make test` stages, from an empty _build (`a & b`: side by side)", "",
+               table(["stage", "s", "result"], rows)]
+    if stems:
+        n = len(stems)
+        growth = []
+        for step in steps:
+            for k in step:
+                split = st[k].get("by_chapter")
+                per = [split[c] for c in stems] if split else []
+                growth.append([k, f"{st[k]['seconds']:.0f}", f"{st[k]['seconds'] / n:.1f}",
+                               f"{sum(per) / n:.1f}" if per else "-",
+                               f"{max(per):.0f} ({stems[per.index(max(per))]})" if per else "-",
+                               f"{split['book-wide']:.0f}" if split else "-"])
+        details += ["", f"### Growth: what each chapter costs each stage ({n} chapters)", "",
+                    "Stage wall time / chapters, and for pytest stages the test time (setup, call, teardown; "
+                    "summed over workers) of each chapter's tests: a new chapter adds about the mean to the "
+                    "stage's test time, divided by the stage's workers in wall time.", "",
+                    table(["stage", "wall s", "wall s / chapter", "mean test s / chapter", "most (chapter)",
+                           "book-wide test s"], growth)]
+        pytest_stages = [k for step in steps for k in step if st[k].get("by_chapter")]
+        details += ["", table(["chapter", *pytest_stages],
+                              [[c, *(f"{st[k]['by_chapter'][c]:.1f}" for k in pytest_stages)] for c in stems])]
+    return ([[f"`make test` < {MAKE_TEST_S / 60:.0f} min (venv installed, chromium installed)",
+              f"{total / 60:.1f} min" + (f", FAILED: {', '.join(failed)}" if failed else ""),
+              verdict(total / MAKE_TEST_S)]], details)
 
 
 def report_execution(ex: dict):
@@ -123,11 +199,12 @@ def report_execution(ex: dict):
     for name, d in ex.items():
         errors += [f"- FAILED Run All of {name}: {e}" for e in d["errors"]]
         if cold := d["cold"]:
-            limit = TRANSFER_CHAPTER_COLD_S if "transfer" in name else CHAPTER_COLD_S
+            limit = TRANSFER_CHAPTER_COLD_S if any(k in name for k in LONG_CHAPTERS) else CHAPTER_COLD_S
             worst = max(worst, (cold["total"] / limit, f"{cold['total']:.1f} s ({name})"))
             warm = f"{d['warm']['total']:.1f}" if d["warm"] else "-"
             rows.append([name, *(f"{cold[k]:.1f}" for k in execution.KEYS), warm])
-    return ([["cold Run All of a chapter < 20 s (transfer learning 60 s)", f"worst {worst[1]}", verdict(worst[0])]],
+    return ([["cold Run All of a chapter < 20 s (transfer learning, frontiers 60 s)", f"worst {worst[1]}",
+               verdict(worst[0])]],
             errors + ["", "### Chapter Run All (nbclient, s; cold = empty JAX cache, warm = filled)", "", table(
                 ["chapter", "kernel start", "imports", "JAX compile", "rest", "total cold", "total warm"], rows)])
 
@@ -140,13 +217,15 @@ def report_live(ch: dict):
                 for f in live if "error" in f]
     if good:
         total, jax = (max(good, key=lambda f: f[k]["p50"]) for k in ("total_ms", "jax_ms"))
-        targets.append(["live slider update p50 < 50 ms, its JAX part < 5 ms",
-                        f"worst {total['total_ms']['p50']:.1f} ms ({total['figure']}: {total['slider']}), "
-                        f"JAX {jax['jax_ms']['p50']:.1f} ms ({jax['figure']}: {jax['slider']})",
+        targets.append([f"live slider update p50 <= {LIVE_P50_MS:.0f} ms, its JAX part <= {LIVE_JAX_P50_MS:.0f} ms "
+                        "(every control of every figure)",
+                        f"worst p50 / p95 {p50_p95(total['total_ms'])} ms ({total['figure']}: {total['slider']}), "
+                        f"JAX {p50_p95(jax['jax_ms'])} ms ({jax['figure']}: {jax['slider']})",
                         verdict(max(total["total_ms"]["p50"] / LIVE_P50_MS, jax["jax_ms"]["p50"] / LIVE_JAX_P50_MS))])
         details += ["", "### Live slider updates (`LiveFigure.update`)", "", table(
             ["figure", "slider", "JAX p50 / p95", "whole update p50 / p95", "first move", "positions"],
-            [[f["figure"], f["slider"], p50_p95(f["jax_ms"]), p50_p95(f["total_ms"]), f"{f['first_move_ms']:.0f}",
+            [[f"{pathlib.Path(f['chapter']).stem[:2]}: {f['figure']}", f["slider"], p50_p95(f["jax_ms"]),
+              p50_p95(f["total_ms"]), f"{f['first_move_ms']:.0f}",
               f["positions"]] for f in good])]
     return targets, details
 

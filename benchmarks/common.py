@@ -19,7 +19,18 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOGS = ROOT / "_build" / "bench-logs"
-TEST_STAGES = ("lint", "nbval", "book", "unit", "test-browser")  # what `make test` runs, in its order
+
+
+def test_steps(root: pathlib.Path | None = None) -> list[tuple[str, ...]]:
+    """What `make test` runs, read from its recipe in the Makefile: one step per
+    `$(MAKE) ...` line, in order, each the targets that line runs side by side."""
+    text = ((root or pathlib.Path(__file__).resolve().parents[1]) / "Makefile").read_text()
+    recipe = re.search(r"^test:[^\n]*\n((?:\t[^\n]*\n)+)", text, re.M)[1]
+    return [tuple(w for w in line.split()[1:] if not w.startswith("-"))
+            for line in recipe.splitlines() if line.strip().startswith("$(MAKE)")]
+
+
+TEST_STAGES = tuple(stage for step in test_steps() for stage in step)  # `make test`'s targets, in its order
 # State and tools, never part of the book's source.
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".venv-*", "_build", "node_modules", "__pycache__",
                                      ".pytest_cache", "*.egg-info", ".ipynb_checkpoints")
