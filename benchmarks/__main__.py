@@ -26,6 +26,7 @@ import json
 import os
 import pathlib
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -99,12 +100,16 @@ def stages(copy, flags, chapters) -> dict:
             out["by_chapter"] = split_by_chapter(junit, stems, copy)
         return out
 
-    out = {"chapters": stems, "steps": []}
+    out = {"chapters": stems, "steps": [], "step_cpu_seconds": []}
     for step in test_steps(copy):
         log(f"  make {' & '.join(step)}")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with concurrent.futures.ThreadPoolExecutor(len(step)) as pool:
             results = dict(zip(step, pool.map(one, step)))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         out["steps"].append(list(step))
+        # CPU time of everything the step ran (a loaded machine stretches wall time far more)
+        out["step_cpu_seconds"].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         out |= results
     return out
 
@@ -164,11 +169,12 @@ def report_stages(st: dict):
     stems = st.get("chapters", [])
     walls = [max(st[k]["seconds"] for k in step) for step in steps]
     total, failed = sum(walls), [k for step in steps for k in step if st[k]["status"]]
-    rows = [[" & ".join(step), f"{wall:.0f}", "; ".join(
+    cpu = st.get("step_cpu_seconds") or [None] * len(steps)
+    rows = [[" & ".join(step), f"{wall:.0f}", f"{c:.0f}" if c is not None else "-", "; ".join(
         f"FAILED {'; '.join(st[k]['failed'][:5])} ({st[k]['log']})" if st[k]["status"] else "pass" for k in step)]
-        for step, wall in zip(steps, walls)]
+        for step, wall, c in zip(steps, walls, cpu)]
     details = ["", "### `make test` stages, from an empty _build (`a & b`: side by side)", "",
-               table(["stage", "s", "result"], rows)]
+               table(["stage", "wall s", "CPU s (all processes)", "result"], rows)]
     if stems:
         n = len(stems)
         growth = []
@@ -191,7 +197,7 @@ def report_stages(st: dict):
                               [[c, *(f"{st[k]['by_chapter'][c]:.1f}" for k in pytest_stages)] for c in stems])]
     return ([[f"`make test` < {MAKE_TEST_S / 60:.0f} min (venv installed, chromium installed)",
               f"{total / 60:.1f} min" + (f", FAILED: {', '.join(failed)}" if failed else ""),
-              verdict(total / MAKE_TEST_S)]], details)
+              "no verdict (a stage failed)" if failed else verdict(total / MAKE_TEST_S)]], details)
 
 
 def report_execution(ex: dict):
