@@ -157,9 +157,12 @@ def solve(request):
 
 
 # --- `make unit` on several cores (pytest-xdist, --dist loadgroup) ---------------------------
-# Running a chapter is the expensive part of a claim test, so the tests of one
-# chapter go to one worker, which runs that chapter once (chapter_code.run_chapter);
-# the other workers never run it.
+# Running a chapter is the expensive part of a claim test, so the tests that
+# read a chapter's namespace go to one worker per chapter, which runs that
+# chapter once (chapter_code.run_chapter); the other tests (nnbook's unit tests,
+# checks of the built book, chapter 6's data rebuilt) go to whichever worker is free.
+
+CHAPTER_FIXTURES = {"chapter", "solve", "chapter_of", "solution_of"}
 
 
 def chapter_group(module) -> str:
@@ -179,5 +182,6 @@ def pytest_collection_modifyitems(config, items):
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:
-        if (module := getattr(item, "module", None)) is not None:
+        module = getattr(item, "module", None)
+        if module is not None and CHAPTER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group(chapter_group(module)))
