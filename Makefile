@@ -27,6 +27,11 @@ export JAX_PLATFORMS := cpu
 export JAX_COMPILATION_CACHE_DIR := $(CURDIR)/_build/.jax_cache
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0
 export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES := 0
+# Several processes use the cache at once (nbval's and the unit tests' workers,
+# a JupyterLab kernel): a size limit makes JAX lock the cache around each read
+# and write (with the filelock package), so no process reads an entry another
+# is still writing (a truncated entry makes JAX warn, and a warning fails a test).
+export JAX_COMPILATION_CACHE_MAX_SIZE := 4000000000
 # debugpy (inside ipykernel) warns on stderr about frozen modules otherwise.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
