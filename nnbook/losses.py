@@ -80,6 +80,7 @@ def corrupt(y, size, outliers: int = 3):
     return jnp.asarray(y).at[-outliers:].add(size)
 
 
+@jax.jit
 def least_squares(X, y, weights=None):
     """The w minimising sum_i v_i (x_i . w - y_i)^2 (all v_i = 1 by default),
     by ``jnp.linalg.lstsq`` on the rows scaled by sqrt(v_i)."""
@@ -273,20 +274,28 @@ class DigitsClassifier:
         zeros = jnp.zeros((self.CLASSES, X.shape[1]), dtype=X.dtype)
         self.params0 = (zeros, jnp.zeros(self.CLASSES, dtype=X.dtype))  # (W, b) = 0
 
-    def train(self, loss_name: str, learning_rate, steps: int, params0=None):
-        """Full-batch gradient descent (:func:`nnbook.neurons.gradient_descent`:
-        a jitted ``lax.scan``) from ``params0`` (default W = 0, b = 0); returns
-        every iterate, (W of shape (steps + 1, 10, 64), b of shape (steps + 1, 10))."""
+    def sweep(self, loss_name: str, learning_rates, steps: int, params0=None):
+        """Full-batch gradient descent (:func:`nnbook.neurons.gradient_descent`,
+        a ``lax.scan``) at each learning rate, one ``jax.vmap`` lane per rate,
+        from ``params0`` (default W = 0, b = 0). Returns every iterate of every
+        run: W of shape (rates, steps + 1, 10, 64), b of shape (rates, steps + 1, 10).
+        One compiled program per loss and shape, whatever the start."""
         start = self.params0 if params0 is None else params0
-        return gradient_descent(self.losses[loss_name], start, learning_rate, steps)
+        return _sweep(self.losses[loss_name], start, jnp.asarray(learning_rates), steps)
 
     def predict(self, params, X):
         """The class with the largest logit, for each row of X."""
         return jnp.argmax(linear_logits(params, X), axis=-1)
 
-    def curves(self, trajectory):
-        """Training cross-entropy and test accuracy of every iterate."""
-        return _digits_curves(trajectory, self.data.X_train, self.data.y_train, self.data.X_test, self.data.y_test)
+    def curves(self, runs):
+        """Training cross-entropy and test accuracy of every iterate of every run
+        of a :meth:`sweep`: two arrays of shape (rates, steps + 1)."""
+        return _digits_curves(runs, self.data.X_train, self.data.y_train, self.data.X_test, self.data.y_test)
+
+
+@partial(jax.jit, static_argnames=("loss", "steps"))
+def _sweep(loss, params0, learning_rates, steps: int):
+    return jax.vmap(lambda eta: gradient_descent(loss, params0, eta, steps))(learning_rates)
 
 
 def iterate(trajectory, *index):
@@ -296,9 +305,9 @@ def iterate(trajectory, *index):
 
 
 @jax.jit
-def _digits_curves(trajectory, X_train, y_train, X_test, y_test):
+def _digits_curves(runs, X_train, y_train, X_test, y_test):
     def one(params):
         predicted = jnp.argmax(linear_logits(params, X_test), axis=-1)
         return mean_cross_entropy(linear_logits(params, X_train), y_train), accuracy(predicted, y_test)
 
-    return jax.vmap(one)(trajectory)
+    return jax.vmap(jax.vmap(one))(runs)  # over the runs, then over the steps of each
