@@ -204,7 +204,7 @@ def outlier_spec(X, y) -> FigureSpec:
         frame=lambda size, delta: outlier_frame(X, y, size, delta),
         controls=[
             Control("size", "outlier size", 8.0, live=(0.0, 10.0, 0.25), grid=tuple(float(v) for v in range(11))),
-            Control("delta", "Huber's δ", 1.0, live=(0.05, 20.0, 0.05), grid=(0.1, 0.3, 1.0, 3.0, 10.0)),
+            Control("delta", "Huber's δ", 0.5, live=(0.05, 20.0, 0.05), grid=(0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)),
         ],
         styles=styles,
         setup=setup,
