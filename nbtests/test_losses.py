@@ -48,7 +48,7 @@ pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 def test_least_squares_is_the_normal_equations_solution_also_with_weights():
     X = np.column_stack([np.ones(20), np.linspace(-1, 1, 20)])
-    y = np.sin(3 * X[:, 1])
+    y = 1.0 + np.sin(3 * X[:, 1])
     v = np.linspace(0.5, 2.0, 20)
     np.testing.assert_allclose(least_squares(X, y), np.linalg.solve(X.T @ X, X.T @ y), rtol=1e-12)
     np.testing.assert_allclose(least_squares(X, y, v), np.linalg.solve(X.T @ (v[:, None] * X), X.T @ (v * y)),
