@@ -1,4 +1,4 @@
-"""Chapter 2's interactive figures, driven headlessly: the lines are the
+"""Chapter 2's interactive figure, driven headlessly: the lines are the
 chapter's functions (checked against the derivatives by hand, not against
 autodiff), each live slider changes what it should, the extremes draw without
 a warning, and the static faces hold the same frames and stay light."""
@@ -27,14 +27,6 @@ from nnbook.activations import (
     tanh,
     tanh_derivative,
 )
-from nnbook.losses import (
-    binary_cross_entropy,
-    binary_cross_entropy_gradient,
-    hinge,
-    hinge_gradient,
-    sigmoid_squared_error,
-    sigmoid_squared_error_gradient,
-)
 from nnbook.sliders import live_figure
 
 # 64-bit floats, and any warning (overflow, NaN) fails the test: see conftest.py
@@ -53,9 +45,8 @@ def by_hand(slope):
     }
 
 
-@pytest.mark.parametrize("make_spec", [figs.explorer_spec, figs.loss_spec])
-def test_both_faces_start_at_the_initial_values(make_spec):
-    check_faces_start_at_initial(make_spec())
+def test_both_faces_start_at_the_initial_values():
+    check_faces_start_at_initial(figs.explorer_spec())
 
 
 # --- the activations explorer -----------------------------------------------------------------
@@ -125,68 +116,16 @@ def test_explorer_live_sliders_each_change_the_right_lines():
     np.testing.assert_allclose(leaky["value-leaky"][1][~negative], shifted["value-leaky"][1][~negative])
 
 
-# --- the losses figure -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("target,logit", [(1.0, -3.0), (0.0, 2.0), (0.25, 0.0), (0.5, -5.0), (0.75, 5.0)])
-def test_loss_lines_and_moving_point_are_the_chapter_losses(target, logit):
-    frame = figs.loss_frame(target, logit)
-    z, bce = frame.lines["bce"]
-    np.testing.assert_allclose(bce, binary_cross_entropy(jnp.asarray(z), target), rtol=1e-13)
-    np.testing.assert_allclose(
-        frame.lines["d-bce"][1], binary_cross_entropy_gradient(jnp.asarray(z), target), rtol=1e-12, atol=1e-15
-    )
-    np.testing.assert_allclose(frame.lines["sq"][1], sigmoid_squared_error(jnp.asarray(z), target), rtol=1e-13)
-    np.testing.assert_allclose(
-        frame.lines["d-sq"][1], sigmoid_squared_error_gradient(jnp.asarray(z), target), rtol=1e-12, atol=1e-15
-    )
-    # the hinge polyline through its corners equals the hinge at every z (it is piecewise linear)
-    hz, hl = frame.lines["hinge"]
-    fine = np.linspace(*figs.Z_RANGE, 1001)
-    np.testing.assert_allclose(np.interp(fine, hz, hl), hinge(jnp.asarray(fine), target), atol=1e-12)
-    gz, g = frame.lines["d-hinge"]  # a step: constant on each side of the kink
-    off_kink = np.abs(fine * (2 * target - 1) - 1) > 1e-6
-    np.testing.assert_allclose(
-        np.interp(fine[off_kink], gz, g), hinge_gradient(jnp.asarray(fine[off_kink]), target), atol=1e-12
-    )
-    # the moving point sits on each curve at the chosen logit
-    for key, f in (("bce", binary_cross_entropy), ("sq", sigmoid_squared_error), ("hinge", hinge)):
-        px, py = frame.lines[f"at-{key}"]
-        assert np.all(px == logit) and py[0] == pytest.approx(float(f(logit, target)), rel=1e-13, abs=1e-15)
-    assert frame.note.startswith(f"p = {float(sigmoid(logit)):.3f};")
-
-
-def test_loss_note_reports_the_two_gradients():
-    note = figs.loss_frame(1.0, -3.0).note
-    assert note == "p = 0.047; slopes: cross-entropy \u22120.953, squared \u22120.043"
-
-
-def test_loss_live_sliders_move_the_point_and_mirror_the_curves():
-    live = live_figure(figs.loss_spec())
-    live.update(logit=2.0)
-    assert np.all(live.lines["at-bce"].get_xdata() == pytest.approx(2.0))
-    assert np.all(live.lines["cursor"].get_xdata() == pytest.approx(2.0))
-    at_one = live_lines(live)["bce"][1].copy()
-    live.update(target=0.0)
-    # binary cross-entropy with y = 0 is the y = 1 curve mirrored: l(z, 0) = l(-z, 1)
-    np.testing.assert_allclose(live_lines(live)["bce"][1], at_one[::-1], rtol=1e-12)
-    assert live.note.get_text().startswith("p = 0.881")
-
-
 def test_extreme_slider_values_are_drawn_without_warnings():
-    for spec in (figs.explorer_spec(), figs.loss_spec()):
-        check_extremes_draw(live_figure(spec))
+    check_extremes_draw(live_figure(figs.explorer_spec()))
 
 
 # --- the static faces ------------------------------------------------------------------------
 
 
-def test_static_faces_hold_every_grid_point():
-    for spec in (figs.explorer_spec(), figs.loss_spec()):
-        fig, data = static_data(spec)
-        assert data["sizes"] == [len(c.grid) for c in spec.controls if len(c.grid) > 1]
-        assert len(data["frames"]) == int(np.prod(data["sizes"]))
-        assert all(len(frame["lines"]) == len(spec.styles) for frame in data["frames"])
-    fig, _ = static_data(figs.loss_spec())
-    notes = {(p["target"], p["logit"]): n for p, _, n in fig.frames}
-    assert notes[1.0, -3.0] == figs.loss_frame(1.0, -3.0).note
+def test_static_face_holds_every_grid_point():
+    spec = figs.explorer_spec()
+    fig, data = static_data(spec)
+    assert data["sizes"] == [len(c.grid) for c in spec.controls if len(c.grid) > 1]
+    assert len(data["frames"]) == int(np.prod(data["sizes"]))
+    assert all(len(frame["lines"]) == len(spec.styles) for frame in data["frames"])

@@ -1,6 +1,6 @@
 """nnbook.activations against closed forms, finite differences and jax.nn,
-and every claim the activations half of chapter 2 makes, asserted on the same
-functions with the same settings."""
+and every claim chapter 2 (activations) makes, asserted on the same
+functions with the same settings; and the chapter's exercise solutions."""
 
 import math
 
@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from chapter_code import solution_blocks
 from nnbook.activations import (
     ACTIVATIONS,
     autodiff_derivative,
@@ -46,7 +47,7 @@ from nnbook.neurons import dense
 pytestmark = pytest.mark.usefixtures("float64_and_no_warnings")
 
 
-CHAPTER = "02_activations_and_losses.ipynb"
+CHAPTER = "02_activations.ipynb"
 
 
 @pytest.fixture
@@ -292,3 +293,47 @@ def test_logsumexp_and_log_softmax_are_stable_and_exact():
     np.testing.assert_allclose(jnp.exp(log_softmax(big)).sum(axis=-1), 1.0, rtol=1e-13)
     # the max shift is a constant to autodiff, but the gradient of logsumexp is still softmax
     np.testing.assert_allclose(jax.grad(logsumexp)(big[0]), softmax(big[0]), rtol=1e-12, atol=1e-300)
+
+
+def test_relu_kink_aside_glues_the_three_subgradients(chapter):
+    assert chapter["kink_slopes"] == {
+        "jnp.maximum(x, 0)": 0.5, "jnp.where(x > 0, x, 0)": 0.0, "jax.nn.relu": 0.0, "(x + |x|) / 2": 1.0,
+    }
+
+
+# --- the exercise solutions ------------------------------------------------------------------
+
+
+def test_every_exercise_has_a_tested_solution():
+    assert set(solution_blocks(CHAPTER)) == {
+        "ex-act-tanh-slope",
+        "ex-act-logsumexp",
+        "ex-act-tanh-chain",
+        "ex-act-silu-beta",
+    }
+
+
+def test_tanh_slope_is_four_sigmoid_slopes_at_twice_the_input(solve):
+    chapter, _ = solve("ex-act-tanh-slope")
+    assert chapter["tanh_slope_gap"] < 1e-15
+    assert chapter["slope_ratio_at_0"] == 4.0
+
+
+def test_logsumexp_solution_finds_the_exact_answers(solve):
+    chapter, printed = solve("ex-act-logsumexp")
+    assert chapter["logsumexp_gap"] < 1e-14
+    assert chapter["stable_pair"] == pytest.approx([1000 + math.log(2), -1000 + math.log(2)], rel=1e-15)
+    assert "naive inf" in printed and "naive -inf" in printed
+
+
+def test_tanh_chain_decays_like_n_to_the_minus_three_halves(solve):
+    chapter, _ = solve("ex-act-tanh-chain")
+    assert chapter["tanh_exponent"] == pytest.approx(-1.5, abs=0.01)
+
+
+def test_swish_derivative_and_its_relu_limit(solve):
+    chapter, _ = solve("ex-act-silu-beta")
+    assert max(chapter["swish_errors"].values()) < 1e-14
+    # the largest gap is max_u u / (1 + e^u) / beta = 0.2785 / beta, at u = 1.2785
+    assert chapter["swish_relu_gap"] < 0.003
+    assert chapter["swish_relu_gap"] == pytest.approx(0.2785 / 100, rel=0.02)

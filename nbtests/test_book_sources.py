@@ -22,9 +22,10 @@ TAUGHT_IN = {
     "style": 0,
     "neurons": 1,  # 01 neurons: the neuron, dense layer, accuracy, gradient descent
     "neuron_figures": 1,
-    "activations": 2,  # 02 activations and losses
-    "losses": 2,
+    "activations": 2,  # 02 activations
     "activation_figures": 2,
+    "losses": 3,  # 03 losses
+    "loss_figures": 3,
     "optim": 4,  # 04 gradient descent: momentum, SGD, sweeps
     "descent_figures": 4,
     "autodiff": 5,  # 05 backpropagation

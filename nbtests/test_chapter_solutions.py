@@ -91,7 +91,7 @@ def test_how_to_use_measures_what_32_bits_change(chapter_of):
     assert 1e-4 <= steps[best] <= 1e-2 and 1e-7 < errors_32[best] < 1e-4
     assert errors_32[best] > 100 * float(np.min(np.asarray(chapter["errors"])))  # worse than 64 bits' best
     # the chapters that check derivatives run in 64 bits, chapter 6 in 32 (as the text now says)
-    for name in ("00_how_to_use", "01_neurons", "02_activations_and_losses", "04_gradient_descent",
+    for name in ("00_how_to_use", "01_neurons", "02_activations", "03_losses", "04_gradient_descent",
                  "05_backpropagation"):
         assert 'jax.config.update("jax_enable_x64", True)' in "\n".join(code_cells(f"{name}.ipynb")), name
     assert "jax_enable_x64" not in "\n".join(code_cells("06_transfer_learning.ipynb"))

@@ -1,8 +1,9 @@
-"""The interactive figures of the activations-and-losses chapter, both faces.
+"""The figures of chapter 2, "Activation functions": the interactive explorer
+(both faces) and the plain figures whose drawing code the page hides.
 
 Each ``*_frame`` function is pure: slider values in, line data out, computed
-in one jitted call from the functions of :mod:`nnbook.activations` and
-:mod:`nnbook.losses` that the chapter teaches. The ``*_spec`` builders add the
+in one jitted call from the functions of :mod:`nnbook.activations` that the
+chapter teaches. The ``*_spec`` builders add the
 sliders, line styles and the fixed background; the chapter shows each with
 :func:`nnbook.sliders.interactive_figure`.
 """
@@ -11,15 +12,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 
 from nnbook.activations import gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
-from nnbook.losses import (
-    binary_cross_entropy,
-    hinge,
-    hinge_gradient,
-    sigmoid_squared_error,
-)
 from nnbook.sliders import Control, FigureSpec, Frame, Style
 
 # ----------------------------------------------------------------------------
@@ -130,123 +126,21 @@ def explorer_spec() -> FigureSpec:
 
 
 # ----------------------------------------------------------------------------
-# Losses of one example as functions of the logit, with a moving point
+# Plain figures
 # ----------------------------------------------------------------------------
 
-Z_RANGE = (-5.0, 5.0)
-Z_POINTS = 61
-LOSS_LINES = (
-    # key, label, color: the two smooth losses are drawn from Z_POINTS points,
-    # the hinge (piecewise linear) from its corners only
-    ("bce", "cross-entropy", "C0"),
-    ("sq", "squared error on σ(z)", "C3"),
-    ("hinge", "hinge", "C2"),
-)
+CHAIN_COLORS = {"sigmoid": "C0", "tanh": "C1", "ReLU": "C2"}
 
 
-@jax.jit
-def loss_curves(target):
-    """Cross-entropy and squared error on sigma(z) against the logit z, and
-    their gradients by autodiff, for one example with target y."""
-    z = jnp.linspace(*Z_RANGE, Z_POINTS)
-    bce = lambda z: binary_cross_entropy(z, target)
-    sq = lambda z: sigmoid_squared_error(z, target)
-    return (z, bce(z), jax.vmap(jax.grad(bce))(z), sq(z), jax.vmap(jax.grad(sq))(z))
-
-
-@jax.jit
-def loss_point(target, logit):
-    """The moving point: p, and each loss and its gradient at the chosen logit."""
-    values = jnp.stack(
-        [binary_cross_entropy(logit, target), sigmoid_squared_error(logit, target), hinge(logit, target)]
-    )
-    grads = jnp.stack(
-        [
-            jax.grad(binary_cross_entropy)(logit, target),
-            jax.grad(sigmoid_squared_error)(logit, target),
-            hinge_gradient(logit, target),
-        ]
-    )
-    return sigmoid(logit), values, grads
-
-
-def hinge_corners(target):
-    """The hinge loss max(0, 1 - t z), t = 2y - 1, and its gradient, as exact
-    polylines through their corners on Z_RANGE."""
-    lo, hi = Z_RANGE
-    t = 2.0 * target - 1.0
-    if t == 0.0:  # y = 1/2: no preferred side, the loss is the constant 1
-        return (np.array([lo, hi]), np.array([1.0, 1.0])), (np.array([lo, hi]), np.array([0.0, 0.0]))
-    kink = 1.0 / t
-    zs = np.array([lo, kink, hi]) if lo < kink < hi else np.array([lo, hi])
-    loss = np.maximum(0.0, 1.0 - t * zs)
-    if lo < kink < hi:  # a jump of the gradient from -t to 0 at the kink
-        gz = np.array([lo, kink, kink, hi])
-        g = np.array([-t, -t, 0.0, 0.0]) if t > 0 else np.array([0.0, 0.0, -t, -t])
-    else:
-        gz = np.array([lo, hi])
-        g = np.where(t * gz < 1.0, -t, 0.0)
-    return (zs, loss), (gz, g)
-
-
-def loss_frame(target, logit) -> Frame:
-    """The three losses of one example with target y as functions of the logit
-    (left), their gradients (right), a point on each at the chosen logit, and
-    a note with p = sigma(z) and the two smooth gradients there."""
-    z, bce, dbce, sq, dsq = (np.asarray(a) for a in loss_curves(target))
-    p, values, grads = (np.asarray(a) for a in loss_point(target, logit))
-    (hz, hl), (gz, g) = hinge_corners(float(target))
-    point = np.array([logit, logit])  # two equal points: a marker on both faces
-    lines = {
-        "bce": (z, bce),
-        "sq": (z, sq),
-        "hinge": (hz, hl),
-        "d-bce": (z, dbce),
-        "d-sq": (z, dsq),
-        "d-hinge": (gz, g),
-        "cursor": (np.array([logit, logit]), np.array([-100.0, 100.0])),
-        "d-cursor": (np.array([logit, logit]), np.array([-100.0, 100.0])),
-    }
-    for k, (key, _, _) in enumerate(LOSS_LINES):
-        lines[f"at-{key}"] = (point, np.full(2, values[k]))
-        lines[f"at-d-{key}"] = (point, np.full(2, grads[k]))
-    signed = [f"{g:+.3f}".replace("-", "\u2212") for g in grads]  # a typographic minus
-    note = f"p = {p:.3f}; slopes: cross-entropy {signed[0]}, squared {signed[1]}"
-    return Frame(lines, note)
-
-
-def _loss_setup(fig):
-    left, right = fig.subplots(1, 2)
-    left.set(xlim=Z_RANGE, ylim=(-0.2, 8.0), xlabel="logit $z$", ylabel="loss of one example")
-    right.set(xlim=Z_RANGE, ylim=(-1.35, 1.35), xlabel="logit $z$", ylabel="$\\partial\\,$loss$/\\partial z$")
-    for ax in (left, right):
-        ax.axhline(0, color="0.6", linewidth=0.8)
-    return [left, right]
-
-
-def loss_spec() -> FigureSpec:
-    controls = [
-        Control("target", "target y", 1.0, live=(0.0, 1.0, 0.05), grid=(0.0, 0.25, 0.5, 0.75, 1.0)),
-        Control("logit", "logit z", -3.0, live=(*Z_RANGE, 0.05), grid=tuple(float(v) for v in np.arange(-5, 6))),
-    ]
-    styles = {}
-    for key, label, color in LOSS_LINES:
-        styles[key] = Style(axes=0, color=color, width=1.8, label=label)
-        styles[f"d-{key}"] = Style(axes=1, color=color, width=1.8)
-        styles[f"at-{key}"] = Style(axes=0, color=color, width=1.0, marker=True)
-        styles[f"at-d-{key}"] = Style(axes=1, color=color, width=1.0, marker=True)
-    styles["cursor"] = Style(axes=0, color="0.4", width=1.0, dashed=True, label="the chosen logit")
-    styles["d-cursor"] = Style(axes=1, color="0.4", width=1.0, dashed=True)
-    return FigureSpec(
-        name="losses",
-        frame=loss_frame,
-        controls=controls,
-        styles=styles,
-        setup=_loss_setup,
-        alt=(
-            "Left: three losses of one example (cross-entropy, squared error on the sigmoid probability, hinge) "
-            "as functions of the logit z from -5 to 5. Right: their gradients with respect to z. Sliders set the "
-            "target y and the logit z, marked by a dashed line and a point on each curve."
-        ),
-        figsize=(8.8, 3.3),
-    )
+def chain_gradient_figure(gradients):
+    """|d a_n / d x| against the depth n for each chain (a dict name -> gradients
+    for n = 1..depth), with the bound 4^-n of the sigmoid chain."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for name, g in gradients.items():
+        n = np.arange(1, len(g) + 1)
+        ax.semilogy(n, np.asarray(g), "o-", markersize=3, color=CHAIN_COLORS.get(name), label=f"{name} chain")
+    ax.semilogy(n, 0.25**n, "k:", label="bound $4^{-n}$ for the sigmoid")
+    ax.set(xlabel="depth $n$ (layers)", ylabel="$|d a_n / d x|$", ylim=(1e-30, 10),
+           title="gradient reaching the input of $n$ scalar layers, from $x = 1$")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig

@@ -1,7 +1,7 @@
 """Activation functions, their derivatives by hand, and stable ways to compute them.
 
-Taught in the chapter "Activation functions and loss functions"
-(chapters/02_activations_and_losses.ipynb). Every function here is pure and
+Taught in chapter 2, "Activation functions" (chapters/02_activations.ipynb);
+the losses built on them are in :mod:`nnbook.losses` (chapter 3). Every function here is pure and
 elementwise (softmax works along the last axis), so ``jax.grad`` and
 ``jax.vmap`` apply directly. Each activation comes with the derivative
 worked out by hand, which the chapter and the tests compare with autodiff.

@@ -1,7 +1,7 @@
-"""Loss functions, their gradients by hand, and the chapter's two experiments.
+"""Loss functions, their gradients by hand, and the chapter's experiments.
 
-Taught in the chapter "Activation functions and loss functions"
-(chapters/02_activations_and_losses.ipynb). Losses are written *per example*
+Taught in chapter 3, "Loss functions" (chapters/03_losses.ipynb). Losses are
+written *per example*
 (average them over a data set yourself) and take *logits*, the unsquashed
 outputs z of a model, rather than probabilities: from logits they can be
 computed stably, with ``softplus`` and ``logsumexp`` from
@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from nnbook.activations import log_softmax, sigmoid, sigmoid_naive, softmax, softplus
 from nnbook.data import Digits
-from nnbook.neurons import accuracy, gradient_descent  # taught in chapter 1
+from nnbook.neurons import accuracy, dense, gradient_descent  # taught in chapter 1
 
 # ----------------------------------------------------------------------------
 # regression
@@ -35,6 +35,70 @@ def gaussian_nll(prediction, target, sigma):
     """-log N(target; prediction, sigma^2) = log(2 pi sigma^2)/2 + (target - prediction)^2 / (2 sigma^2):
     a constant plus the squared error divided by sigma^2."""
     return 0.5 * jnp.log(2.0 * math.pi * sigma**2) + squared_error(prediction, target) / sigma**2
+
+
+def absolute_error(prediction, target):
+    """|prediction - target|: the loss of the median, not of the mean."""
+    return jnp.abs(prediction - target)
+
+
+def laplace_nll(prediction, target, scale):
+    """-log of the Laplace density e^{-|r| / s} / (2 s), r = target - prediction:
+    log(2 s) + |r| / s, a constant plus the absolute error divided by s."""
+    return jnp.log(2.0 * scale) + absolute_error(prediction, target) / scale
+
+
+def huber(prediction, target, delta=1.0):
+    """Huber's loss: r^2 / 2 for |r| <= delta (a Gaussian core), delta (|r| - delta / 2)
+    beyond (a Laplace tail); the two pieces meet with the same value and slope at |r| = delta."""
+    r = jnp.abs(prediction - target)
+    return jnp.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))
+
+
+def huber_gradient(prediction, target, delta=1.0):
+    """d huber / d prediction = the residual clipped to [-delta, delta]: an
+    outlier pulls no harder than delta, however far away it is."""
+    return jnp.clip(prediction - target, -delta, delta)
+
+
+# Iteratively reweighted least squares. Setting the gradient of sum_i rho(r_i),
+# r_i = x_i . w - y_i, to zero gives sum_i rho'(r_i) x_i = 0, which is
+# sum_i v_i r_i x_i = 0 with v_i = rho'(r_i) / r_i: the normal equations of a
+# least-squares fit in which example i has weight v_i. Solve them, recompute
+# the weights from the new residuals, repeat.
+IRLS_WEIGHTS = {
+    "squared error": lambda r, delta: jnp.ones_like(r),  # rho' = r: every weight 1, one step is exact
+    "absolute error": lambda r, delta: 1.0 / jnp.maximum(jnp.abs(r), 1e-9),  # rho' = sign r
+    "Huber": lambda r, delta: jnp.minimum(1.0, delta / jnp.maximum(jnp.abs(r), 1e-300)),  # rho' = clip(r)
+}
+ROBUST_LOSSES = tuple(IRLS_WEIGHTS)
+
+
+def corrupt(y, size, outliers: int = 3):
+    """The targets with ``size`` added to the last ``outliers`` of them (the
+    rightmost points, when the inputs are sorted)."""
+    return jnp.asarray(y).at[-outliers:].add(size)
+
+
+@jax.jit
+def least_squares(X, y, weights=None):
+    """The w minimising sum_i v_i (x_i . w - y_i)^2 (all v_i = 1 by default),
+    by ``jnp.linalg.lstsq`` on the rows scaled by sqrt(v_i)."""
+    s = jnp.ones_like(y) if weights is None else jnp.sqrt(weights)
+    w, *_ = jnp.linalg.lstsq(X * s[:, None], y * s)
+    return w
+
+
+@partial(jax.jit, static_argnames=("loss_name", "steps"))
+def fit_line(loss_name: str, X, y, delta=1.0, steps: int = 100):
+    """The w minimising the mean loss of the residuals X w - y, by
+    iteratively reweighted least squares from the least-squares fit."""
+
+    def step(w, _):
+        return least_squares(X, y, IRLS_WEIGHTS[loss_name](X @ w - y, delta)), None
+
+    w, _ = jax.lax.scan(step, least_squares(X, y), None, length=steps)
+    return w
 
 
 # ----------------------------------------------------------------------------
@@ -106,7 +170,7 @@ def cross_entropy(logits, target):
 def mean_cross_entropy(logits, labels):
     """The training loss of a classifier: :func:`cross_entropy` averaged over a
     batch (one row of logits per example) whose labels are integers 0..K-1.
-    Taught in chapter 2; chapter 5 trains its networks on it."""
+    Taught in chapter 3; chapter 5 trains its networks on it."""
     return jnp.mean(cross_entropy(logits, one_hot(labels, logits.shape[-1])))
 
 
@@ -183,10 +247,12 @@ def tiny_steps_to_learn(loss_name: str, learning_rates, steps: int):
 # ----------------------------------------------------------------------------
 
 
-def linear_logits(W, X):
-    """A softmax classifier's logits: one linear map, z = x W + c for each row x
-    of X, where c, the bias, is the last row of W (shape (inputs + 1, classes))."""
-    return X @ W[:-1] + W[-1]
+def linear_logits(params, X):
+    """A softmax classifier's logits z = W x + b for each row x of X:
+    one dense layer (:func:`nnbook.neurons.dense`) with params = (W, b),
+    W of shape (classes, inputs)."""
+    W, b = params
+    return dense(W, b, X)
 
 
 class DigitsClassifier:
@@ -202,29 +268,46 @@ class DigitsClassifier:
         Y = one_hot(data.y_train, self.CLASSES)
         X = data.X_train
         self.losses = {
-            "cross-entropy": lambda W: jnp.mean(cross_entropy(linear_logits(W, X), Y)),
-            "squared error": lambda W: jnp.mean(softmax_squared_error(linear_logits(W, X), Y)),
+            "cross-entropy": lambda params: jnp.mean(cross_entropy(linear_logits(params, X), Y)),
+            "squared error": lambda params: jnp.mean(softmax_squared_error(linear_logits(params, X), Y)),
         }
-        self.W0 = jnp.zeros((X.shape[1] + 1, self.CLASSES), dtype=X.dtype)  # the last row: biases
+        zeros = jnp.zeros((self.CLASSES, X.shape[1]), dtype=X.dtype)
+        self.params0 = (zeros, jnp.zeros(self.CLASSES, dtype=X.dtype))  # (W, b) = 0
 
-    def train(self, loss_name: str, learning_rate, steps: int):
-        """Full-batch gradient descent from W = 0 (:func:`nnbook.neurons.gradient_descent`:
-        a jitted ``lax.scan``); returns every iterate, shape (steps + 1, 65, 10)."""
-        return gradient_descent(self.losses[loss_name], self.W0, learning_rate, steps)
+    def sweep(self, loss_name: str, learning_rates, steps: int, params0=None):
+        """Full-batch gradient descent (:func:`nnbook.neurons.gradient_descent`,
+        a ``lax.scan``) at each learning rate, one ``jax.vmap`` lane per rate,
+        from ``params0`` (default W = 0, b = 0). Returns every iterate of every
+        run: W of shape (rates, steps + 1, 10, 64), b of shape (rates, steps + 1, 10).
+        One compiled program per loss and shape, whatever the start."""
+        start = self.params0 if params0 is None else params0
+        return _sweep(self.losses[loss_name], start, jnp.asarray(learning_rates), steps)
 
-    def predict(self, W, X):
+    def predict(self, params, X):
         """The class with the largest logit, for each row of X."""
-        return jnp.argmax(linear_logits(W, X), axis=-1)
+        return jnp.argmax(linear_logits(params, X), axis=-1)
 
-    def curves(self, trajectory):
-        """Training cross-entropy and test accuracy of every iterate."""
-        return _digits_curves(trajectory, self.data.X_train, self.data.y_train, self.data.X_test, self.data.y_test)
+    def curves(self, runs):
+        """Training cross-entropy and test accuracy of every iterate of every run
+        of a :meth:`sweep`: two arrays of shape (rates, steps + 1)."""
+        return _digits_curves(runs, self.data.X_train, self.data.y_train, self.data.X_test, self.data.y_test)
+
+
+@partial(jax.jit, static_argnames=("loss", "steps"))
+def _sweep(loss, params0, learning_rates, steps: int):
+    return jax.vmap(lambda eta: gradient_descent(loss, params0, eta, steps))(learning_rates)
+
+
+def iterate(trajectory, *index):
+    """One iterate of a stacked run of (W, b), e.g. ``iterate(runs, 2, -1)``:
+    the last step of the third run."""
+    return jax.tree.map(lambda a: a[index], trajectory)
 
 
 @jax.jit
-def _digits_curves(trajectory, X_train, y_train, X_test, y_test):
-    def one(W):
-        predicted = jnp.argmax(linear_logits(W, X_test), axis=-1)
-        return mean_cross_entropy(linear_logits(W, X_train), y_train), accuracy(predicted, y_test)
+def _digits_curves(runs, X_train, y_train, X_test, y_test):
+    def one(params):
+        predicted = jnp.argmax(linear_logits(params, X_test), axis=-1)
+        return mean_cross_entropy(linear_logits(params, X_train), y_train), accuracy(predicted, y_test)
 
-    return jax.vmap(one)(trajectory)
+    return jax.vmap(jax.vmap(one))(runs)  # over the runs, then over the steps of each
