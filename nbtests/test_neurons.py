@@ -17,6 +17,7 @@ from nnbook.calculus import central_difference, relative_error
 from nnbook.data import iris_petals
 from nnbook.neurons import (
     LIF,
+    STDP,
     accuracy,
     charging_curve,
     dense,
@@ -40,7 +41,6 @@ from nnbook.neurons import (
     stdp_online,
     stdp_window,
     stdp_window_integral,
-    STDP,
     synaptic_current,
     time_to_threshold,
     train_logistic,
