@@ -616,6 +616,10 @@ def test_stdp_strengthens_the_input_that_fires_the_neuron(chapter, seed):
 
 def test_the_chapter_plasticity_numbers(chapter):
     assert chapter["dw_strong"] > 0 > chapter["dw_free"]
+    # "one strong excitatory input (2 nA, a postsynaptic potential of 5 mV)"
+    tau_s = chapter["tau_s"]
+    peak = psp_closed_form(P, chapter["w_strong"], tau_s, psp_peak_time(P.tau_m, tau_s)) - P.v_rest
+    assert float(peak) == pytest.approx(5.0, rel=1e-12)
     assert chapter["dw_free_expected"] == pytest.approx(
         chapter["pre_rate"] / 1000.0 * chapter["post_count"] * chapter["window_area"], rel=1e-12)
 
