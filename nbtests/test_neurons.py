@@ -401,6 +401,7 @@ def test_every_neuron_exercise_has_a_tested_solution():
         "ex-neuron-inhibition",
         "ex-neuron-rate-formula",
         "ex-neuron-euler-rate",
+        "ex-neuron-stdp-balance",
     }
 
 
@@ -603,7 +604,7 @@ def test_the_pairing_protocol_measures_the_window(chapter):
 @pytest.mark.parametrize("seed", [None, 0, 1, 2, 3])
 def test_stdp_strengthens_the_input_that_fires_the_neuron(chapter, seed):
     run_key = jax.random.fold_in(chapter["key"], 4) if seed is None else jax.random.key(seed)
-    changes, post_count = chapter["plasticity_run"](run_key)
+    changes, post_count = chapter["plasticity_run"](run_key, chapter["rule"])
     changes = np.asarray(changes)
     assert changes[0] > 0.05  # the connected input: potentiated
     free = changes[1:]
@@ -657,3 +658,15 @@ def test_poisson_counts_follow_the_poisson_distribution():
     big = np.asarray(poisson_spike_counts(jax.random.key(2), 100.0, 400, 100_000, 0.5))  # mean 20
     assert big.mean() == pytest.approx(20.0, rel=0.01) and big.var() == pytest.approx(20.0, rel=0.03)
     assert float(poisson_spike_counts(jax.random.key(3), 5.0, 0, 1000, 0.1).sum()) == 0.0
+
+
+def test_a_balanced_window_stops_the_drift_of_unconnected_inputs(solve):
+    chapter, printed = solve("ex-neuron-stdp-balance")
+    assert stdp_window_integral(chapter["balanced"]) == 0.0
+    free = chapter["balanced_free"]
+    sem = free.std() / np.sqrt(len(free))
+    assert abs(free.mean()) < 2.5 * sem  # "within about two standard errors of zero"
+    # the connected input: still strengthened, a little more than with the chapter's window
+    assert float(chapter["balanced_changes"][0]) > chapter["dw_strong"] > 0
+    assert int(chapter["balanced_posts"]) == chapter["post_count"]  # the weights do not act back: same spikes
+    assert "unconnected inputs" in printed
