@@ -179,10 +179,25 @@ def find_rheobase(
 # ----------------------------------------------------------------------------
 
 
+POISSON_MAX_COUNT = 64  # counts per step are drawn from 0 ... 64: exact for mean counts up to about 20
+
+
 def poisson_spike_counts(key, rate_hz, n_inputs: int, steps: int, dt):
     """Spike counts per time step of ``n_inputs`` independent Poisson spike
-    trains of ``rate_hz`` each, summed (a sum of Poisson counts is Poisson)."""
-    return jax.random.poisson(key, n_inputs * rate_hz * dt / MS_PER_S, (steps,)).astype(jnp.result_type(float))
+    trains of ``rate_hz`` each, summed (a sum of Poisson counts is Poisson,
+    with mean lam = n_inputs rate dt per step).
+
+    Drawn by inverting the cumulative distribution: a uniform u gives the
+    count k with P(k - 1) < u <= P(k), P the cumulative Poisson probabilities
+    up to POISSON_MAX_COUNT (the tail beyond is below 1e-15 for lam <= 20; the
+    chapters use lam = 0.2). A few vector operations, quick to compile, where
+    ``jax.random.poisson`` compiles a rejection-sampling loop."""
+    lam = n_inputs * rate_hz * dt / MS_PER_S
+    k = jnp.arange(POISSON_MAX_COUNT, dtype=jnp.result_type(float))
+    log_pmf = k * jnp.log(jnp.maximum(lam, 1e-300)) - lam - jax.scipy.special.gammaln(k + 1.0)
+    cdf = jnp.cumsum(jnp.where(lam > 0, jnp.exp(log_pmf), k == 0))
+    u = jax.random.uniform(key, (steps, 1), dtype=cdf.dtype)
+    return jnp.sum(u > cdf, axis=1).astype(cdf.dtype)
 
 
 @jax.jit
@@ -221,6 +236,87 @@ def psp_closed_form(params: LIF, weight, tau_s, t):
 def psp_peak_time(tau_m, tau_s):
     """When the postsynaptic potential peaks: t* = tau_m tau_s ln(tau_m / tau_s) / (tau_m - tau_s)."""
     return tau_m * tau_s * jnp.log(tau_m / tau_s) / (tau_m - tau_s)
+
+
+@partial(jax.jit, static_argnames=("duration_ms",))
+def rates_with_noise(params: LIF, noise, mean_currents, dt, duration_ms: float):
+    """The f-I curve under fluctuating input: for each mean current I, the rate
+    (Hz, spike count / duration) of a run driven by ``I + noise``, where
+    ``noise`` is a zero-mean current (nA per step). One compiled call, vmapped
+    over the mean currents; every run sees the same fluctuations."""
+
+    def rate(mean_current):
+        _, spikes = simulate_lif(params, mean_current + noise, dt)
+        return MS_PER_S * jnp.sum(spikes) / duration_ms
+
+    return jax.vmap(rate)(jnp.asarray(mean_currents))
+
+
+# ----------------------------------------------------------------------------
+# Synaptic plasticity: spike-timing-dependent plasticity (STDP)
+# ----------------------------------------------------------------------------
+
+
+class STDP(NamedTuple):
+    """A pair-based STDP rule with exponential windows (Song, Miller & Abbott
+    2000): a presynaptic spike followed by a postsynaptic one, dt = t_post -
+    t_pre > 0 apart, changes the weight by A+ exp(-dt / tau+); the reverse
+    order (dt < 0) by -A- exp(dt / tau-). Amplitudes are fractions of a
+    maximal weight; depression slightly outweighs potentiation (A- = 1.05 A+)."""
+
+    a_plus: float = 0.005
+    a_minus: float = 0.00525
+    tau_plus: float = 20.0  # ms
+    tau_minus: float = 20.0  # ms
+
+
+@jax.jit
+def stdp_window(rule: STDP, delta_t):
+    """The weight change of one spike pair, W(dt), dt = t_post - t_pre in ms
+    (0 when the two spikes coincide)."""
+    delta_t = jnp.asarray(delta_t)
+    potentiate = rule.a_plus * jnp.exp(-jnp.abs(delta_t) / rule.tau_plus)
+    depress = -rule.a_minus * jnp.exp(-jnp.abs(delta_t) / rule.tau_minus)
+    return jnp.where(delta_t > 0, potentiate, jnp.where(delta_t < 0, depress, 0.0))
+
+
+def stdp_window_integral(rule: STDP):
+    """The area under the window, A+ tau+ - A- tau- (ms): the average change per
+    unit of pre- and postsynaptic rate when the two trains are independent."""
+    return rule.a_plus * rule.tau_plus - rule.a_minus * rule.tau_minus
+
+
+@jax.jit
+def stdp_online(rule: STDP, pre, post, dt):
+    """The total weight change of STDP over whole spike trains, computed the
+    way a synapse could: online, from two local traces. ``pre`` has shape
+    (steps,) or (steps, synapses), ``post`` shape (steps,), both on the time
+    grid t_k = k dt. Each presynaptic spike leaves a trace that decays with
+    tau+; a postsynaptic spike adds A+ times that trace (pre before post). Each
+    postsynaptic spike leaves a trace that decays with tau-; a presynaptic
+    spike subtracts A- times it (post before pre). The sum equals W(t_post -
+    t_pre) summed over all pairs of spikes. Returns the change per synapse."""
+    pre = jnp.asarray(pre, dtype=jnp.result_type(float))
+    post = jnp.asarray(post, dtype=pre.dtype)
+    decay_pre, decay_post = jnp.exp(-dt / rule.tau_plus), jnp.exp(-dt / rule.tau_minus)
+
+    def step(carry, spikes):
+        trace_pre, trace_post, dw = carry
+        pre_k, post_k = spikes
+        trace_pre, trace_post = trace_pre * decay_pre, trace_post * decay_post
+        # read the traces before this step's own spikes join them: coincident spikes change nothing
+        dw = dw + rule.a_plus * trace_pre * post_k - rule.a_minus * trace_post * pre_k
+        return (trace_pre + pre_k, trace_post + post_k, dw), None
+
+    zeros = jnp.zeros(pre.shape[1:], pre.dtype)
+    (_, _, dw), _ = jax.lax.scan(step, (zeros, jnp.zeros((), pre.dtype), zeros), (pre, post))
+    return dw
+
+
+def parameter_count(params) -> int:
+    """How many numbers a model learns: the total size of every array in a
+    pytree of parameters (a weight vector, a tuple (W, b), a dict of layers)."""
+    return sum(int(np.size(leaf)) for leaf in jax.tree.leaves(params))
 
 
 # ----------------------------------------------------------------------------
