@@ -117,10 +117,10 @@ def test_static_quadratic_face_covers_the_grid_and_marks_divergence():
     # start and steps are fixed on the page: only the two sliders the prose names move
     assert data["sizes"] == [len(figs.QUADRATIC_LEARNING_RATES), len(figs.QUADRATIC_MOMENTA)]
     notes = {(p["learning_rate"], p["momentum"]): n for p, _, n in fig.frames}
-    # plain GD: stable below 2/L = 0.222, diverging above (the chapter's claim)
+    # plain GD: stable below 2/lambda_max = 0.222, diverging above (the chapter's claim)
     for eta in figs.QUADRATIC_LEARNING_RATES:
         assert notes[eta, 0.0].startswith("diverged") == (eta > 2 / 9)
-    # momentum moves the limit to 2(1 + beta)/L: 0.25 diverges without momentum but not with 0.25
+    # momentum moves the limit to 2(1 + beta)/lambda_max: 0.25 diverges without momentum but not with 0.25
     assert notes[0.25, 0.25] == ""
 
 

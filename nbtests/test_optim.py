@@ -420,6 +420,8 @@ def test_adam_beats_the_chapters_heavy_ball_in_the_valley_and_decay_costs_at_fir
         w = w + v
     assert heavy == pytest.approx((1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2, rel=1e-6)
     assert np.all(np.diff(losses, axis=1) > 0)  # "every decay d > 0 ends higher ... the rows rise"
+    # "no verdict on momentum": the heavy ball with beta = 0.95 ends below Adam's best
+    assert chapter["heavy_valley_095"] < chapter["adam_best_valley_loss"] / 100
 
 
 def test_a_schedule_lets_adam_settle_late(chapter):
