@@ -87,6 +87,7 @@ def momentum_descent(loss: Callable, w0, learning_rate, momentum, steps: int):
 # ----------------------------------------------------------------------------
 
 
+@jax.jit
 def adam_update(gradient, m, v, k, learning_rate, beta1=0.9, beta2=0.999, eps=1e-8):
     """One step of Adam, as in Algorithm 1 of Kingma & Ba (2015), at step k = 1, 2, ...
 
@@ -209,6 +210,7 @@ def tuned_momentum(lambda_min: float, lambda_max: float) -> tuple[float, float, 
     return 4.0 / (lambda_max**0.5 + lambda_min**0.5) ** 2, s**2, s
 
 
+@jax.jit
 def momentum_matrix(learning_rate, momentum, curvature):
     """The 2 x 2 matrix R of heavy-ball momentum on L(w) = curvature * w^2 / 2:
     (w_{k+1}, v_{k+1}) = R (w_k, v_k), since v_{k+1} = beta v_k - eta lambda w_k
@@ -218,6 +220,7 @@ def momentum_matrix(learning_rate, momentum, curvature):
     return jnp.stack([jnp.stack([1 - eta_lambda, beta], -1), jnp.stack([-eta_lambda, beta], -1)], -2)
 
 
+@jax.jit
 def momentum_rate(learning_rate, momentum, curvatures):
     """The predicted contraction per step of the heavy ball on a quadratic with
     these curvatures: the largest modulus of an eigenvalue of R (its spectral
