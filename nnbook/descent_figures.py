@@ -323,8 +323,8 @@ def adam_spec() -> FigureSpec:
         Control("decay", "schedule decay d", 0.0, live=(0.0, 0.1, 0.001), grid=ADAM_DECAYS, fmt=".3g"),
     ]
     styles = {
-        "adam_quadratic": Style(axes=0, color="C0", width=1.4, label="Adam, η_k = η/(1 + d k)"),
-        "adam_valley": Style(axes=1, color="C0", width=1.4, label="Adam, η_k = η/(1 + d k)"),
+        "adam_quadratic": Style(axes=0, color="C0", width=1.4, label="Adam, $\\eta_k = \\eta/(1 + d\\,k)$"),
+        "adam_valley": Style(axes=1, color="C0", width=1.4, label="Adam, $\\eta_k = \\eta/(1 + d\\,k)$"),
     }
     return FigureSpec(
         name="gd-adam",
