@@ -17,11 +17,26 @@ CHAPTER = "04_gradient_descent.ipynb"
 
 def test_every_gd_exercise_has_a_tested_solution():
     assert set(solution_blocks(CHAPTER)) == {
+        "ex-gd-momentum-proof",
         "ex-gd-momentum-limit",
         "ex-gd-nesterov",
         "ex-gd-decay",
         "ex-gd-standardise",
+        "ex-gd-adam-scale",
     }
+
+
+def test_momentum_proof_check_straddles_one(solve):
+    chapter, _ = solve("ex-gd-momentum-proof")
+    below, above = chapter["limit_check"]
+    assert below < 1 < above and above - below < 1e-5
+
+
+def test_adam_ignores_the_scale_of_the_loss(solve):
+    chapter, _ = solve("ex-gd-adam-scale")
+    gaps = chapter["scale_gaps"]
+    assert set(gaps) == {100.0, 1e-3}
+    assert max(gaps.values()) < 1e-4  # "tiny": only eps / c differs
 
 
 def test_momentum_limit_is_two_times_one_plus_beta_over_a(solve):
@@ -48,7 +63,7 @@ def test_nesterov_wins_at_high_momentum_and_diverges_where_heavy_ball_does_not(s
     # the stated stability limits, found by bisection on runs of the chapter's two methods
     # at the quadratic's steep curvature a_max: eta a_max < 2 (1 + beta) / (1 + 2 beta) for
     # Nesterov, eta a_max < 2 (1 + beta) for the heavy ball; eta = 0.2 lies between them
-    L, beta = chapter["a_max"], 0.5
+    L, beta = chapter["lambda_max"], 0.5
     nesterov = stability_limit(chapter["nesterov_descent"], L, beta)
     heavy = stability_limit(chapter["momentum_descent"], L, beta)
     # rel=1e-6: the late-growth bisection finds the heavy ball's limit to 2e-16;

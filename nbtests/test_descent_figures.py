@@ -34,10 +34,10 @@ def heavy_ball_by_hand(w0, eta, beta, steps):
     return np.array(path)
 
 
-@pytest.mark.parametrize("name", ["quadratic", "rosenbrock", "sgd"])
+@pytest.mark.parametrize("name", ["quadratic", "rosenbrock", "sgd", "adam"])
 def test_both_faces_start_at_the_initial_values(name, problem):
     spec = {"quadratic": figs.quadratic_spec, "rosenbrock": figs.rosenbrock_spec,
-            "sgd": lambda: figs.sgd_spec(problem)}[name]()
+            "sgd": lambda: figs.sgd_spec(problem), "adam": figs.adam_spec}[name]()
     check_faces_start_at_initial(spec)
 
 
@@ -80,7 +80,7 @@ def test_diverging_learning_rate_shows_the_message_and_no_warning(learning_rate)
 
 
 def test_extreme_slider_values_are_drawn_without_warnings(problem):
-    for spec in (figs.quadratic_spec(), figs.rosenbrock_spec(), figs.sgd_spec(problem)):
+    for spec in (figs.quadratic_spec(), figs.rosenbrock_spec(), figs.sgd_spec(problem), figs.adam_spec()):
         check_extremes_draw(live_figure(spec))
 
 
@@ -117,8 +117,37 @@ def test_static_quadratic_face_covers_the_grid_and_marks_divergence():
     # start and steps are fixed on the page: only the two sliders the prose names move
     assert data["sizes"] == [len(figs.QUADRATIC_LEARNING_RATES), len(figs.QUADRATIC_MOMENTA)]
     notes = {(p["learning_rate"], p["momentum"]): n for p, _, n in fig.frames}
-    # plain GD: stable below 2/L = 0.222, diverging above (the chapter's claim)
+    # plain GD: stable below 2/lambda_max = 0.222, diverging above (the chapter's claim)
     for eta in figs.QUADRATIC_LEARNING_RATES:
         assert notes[eta, 0.0].startswith("diverged") == (eta > 2 / 9)
-    # momentum moves the limit to 2(1 + beta)/L: 0.25 diverges without momentum but not with 0.25
+    # momentum moves the limit to 2(1 + beta)/lambda_max: 0.25 diverges without momentum but not with 0.25
     assert notes[0.25, 0.25] == ""
+
+
+def adam_by_hand(gradient, w0, eta, decay, steps):
+    """Adam (Kingma & Ba 2015, Algorithm 1) with eta_k = eta / (1 + decay k), written out in NumPy."""
+    w, m, v, path = np.array(w0, dtype=float), np.zeros(2), np.zeros(2), [np.array(w0, dtype=float)]
+    for k in range(1, steps + 1):
+        g = gradient(w)
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        w = w - eta / (1 + decay * (k - 1)) * (m / (1 - 0.9**k)) / (np.sqrt(v / (1 - 0.999**k)) + 1e-8)
+        path.append(w)
+    return np.array(path)
+
+
+def test_adam_live_sliders_move_adam_and_not_the_heavy_ball():
+    live = live_figure(figs.adam_spec())
+    assert set(live.lines) == {"adam_quadratic", "adam_valley"}  # the heavy ball is background: it never moves
+    curvature = np.array(QUADRATIC_CURVATURES)
+    for eta, decay in [(0.5, 0.0), (0.1, 0.01)]:
+        live.update(learning_rate=eta, decay=decay)
+        drawn = np.column_stack(live_lines(live)["adam_quadratic"])
+        np.testing.assert_allclose(drawn, adam_by_hand(lambda w: curvature * w, QUADRATIC_START, eta, decay,
+                                                       figs.ADAM_STEPS), rtol=1e-9, atol=1e-12)
+        assert live.note.get_text().startswith(f"Adam after {figs.ADAM_STEPS} steps")
+
+
+def test_adam_static_face_covers_both_sliders():
+    fig, data = static_data(figs.adam_spec())
+    assert data["sizes"] == [len(figs.ADAM_LEARNING_RATES), len(figs.ADAM_DECAYS)]
+    assert len(fig.frames) == len(figs.ADAM_LEARNING_RATES) * len(figs.ADAM_DECAYS)

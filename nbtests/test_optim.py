@@ -13,6 +13,8 @@ from nnbook.optim import (
     QUADRATIC_START,
     ROSENBROCK_MINIMUM,
     ROSENBROCK_START,
+    adam_descent,
+    adam_update,
     condition_number,
     divergence,
     divergence_threshold,
@@ -20,12 +22,15 @@ from nnbook.optim import (
     measured_rate,
     minibatch_sgd,
     momentum_descent,
+    momentum_matrix,
+    momentum_rate,
     quadratic,
     quadratic_1d_iterates,
     quadratic_loss,
     regime_1d,
     rosenbrock,
     rosenbrock_gradient_by_hand,
+    rotation,
     sgd_problem,
     steps_to_reach,
     tuned_momentum,
@@ -236,6 +241,195 @@ def test_sweep_best_cell_is_one_grid_cell_from_polyak(chapter):
     assert abs(float(etas[i]) - eta_m) <= float(etas[1] - etas[0]) + 1e-12
     assert abs(float(betas[j]) - beta_m) <= float(betas[1] - betas[0]) + 1e-12
     assert (float(etas[i]), float(betas[j])) != pytest.approx((eta_m, beta_m))  # "not exactly on it"
+
+
+# --- every quadratic is diagonal in its eigenbasis --------------------------------------------
+
+
+def test_shifted_quadratic_gradient_is_A_times_the_error():
+    A = jnp.array([[3.0, 1.0], [1.0, 2.0]])
+    w, w_star = jnp.array([0.3, -1.7]), jnp.array([1.0, 2.0])
+    np.testing.assert_allclose(jax.grad(quadratic(A, w_star))(w), A @ (w - w_star), rtol=1e-14)
+    assert float(quadratic(A, w_star)(w_star)) == 0.0
+
+
+def test_rotation_is_orthogonal():
+    Q = rotation(0.7)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(2), atol=1e-15)
+    assert float(jnp.linalg.det(Q)) == pytest.approx(1.0)
+
+
+def test_tilted_run_rotated_back_is_the_diagonal_run(chapter):
+    # the chapter's claim: trajectories agree after rotation, to rounding
+    assert chapter["eigenbasis_gap"] < 1e-13
+    # and independently, with NumPy: gradient descent on the tilted bowl, rotated back, is
+    # u_k = (1 - eta lambda_i)^k u_0 per coordinate
+    Q, w_star, eta = np.asarray(chapter["Q"]), np.asarray(chapter["w_star_tilted"]), chapter["eta_plain"]
+    A = Q @ np.diag(QUADRATIC_CURVATURES) @ Q.T
+    np.testing.assert_allclose(np.linalg.eigvalsh(A), QUADRATIC_CURVATURES, rtol=1e-14)
+    w = w_star + Q @ np.array(START)
+    for k in range(1, 61):
+        w = w - eta * A @ (w - w_star)
+        expected = np.array(START) * (1 - eta * np.array(QUADRATIC_CURVATURES)) ** k
+        np.testing.assert_allclose(Q.T @ (w - w_star), expected, rtol=1e-9, atol=1e-14)
+
+
+def test_tilted_divergence_threshold_is_two_over_the_largest_eigenvalue(chapter):
+    assert chapter["tilted_threshold"] == pytest.approx(2 / A_MAX, rel=1e-12)
+
+
+# --- the momentum matrix -------------------------------------------------------------------------
+
+
+def test_momentum_matrix_steps_the_heavy_ball():
+    # (w, v) -> R (w, v) reproduces momentum_descent, with R written out from the update rule
+    for eta, beta, lam in [(0.25, 0.25, 9.0), (0.1, 0.8, 1.0), (0.3, 0.5, 4.0)]:
+        R = np.asarray(momentum_matrix(eta, beta, lam))
+        np.testing.assert_allclose(R, [[1 - eta * lam, beta], [-eta * lam, beta]])
+        run = momentum_descent(quadratic(jnp.array([[lam]])), jnp.array([1.5]), eta, beta, 40)[:, 0]
+        state = np.array([1.5, 0.0])
+        for k in range(1, 41):
+            state = R @ state
+            assert run[k] == pytest.approx(state[0], rel=1e-9, abs=1e-300)
+
+
+def test_momentum_rate_is_the_largest_root_of_the_characteristic_polynomial():
+    # mu^2 - (1 + beta - eta lambda) mu + beta = 0, solved by the quadratic formula
+    for eta, beta in [(0.05, 0.3), (0.1, 0.8), (0.2, 0.5), (0.25, 0.25), (0.3, 0.0)]:
+        moduli = []
+        for lam in QUADRATIC_CURVATURES:
+            t = 1 + beta - eta * lam
+            root = np.sqrt(complex(t * t - 4 * beta))
+            moduli += [abs((t + root) / 2), abs((t - root) / 2)]
+        # 1e-7: a repeated eigenvalue (Polyak's setting) is found by eigvals to about sqrt(eps)
+        assert float(momentum_rate(eta, beta, QUADRATIC_CURVATURES)) == pytest.approx(max(moduli), rel=1e-7)
+
+
+def test_eigenvalues_predict_the_measured_momentum_rates(chapter):
+    table = chapter["rate_table"]
+    eta_m, beta_m, rate_m = tuned_momentum(A_MIN, A_MAX)
+    assert set(table) == {(0.05, 0.3), (0.1, 0.8), (0.2, 0.5), (eta_m, beta_m)}
+    for (eta, beta), (predicted, measured) in table.items():
+        if (eta, beta) == (eta_m, beta_m):
+            # repeated eigenvalue: error ~ k r^k, so the window 50..200 reads r (200/50)^(1/150)
+            assert predicted == pytest.approx(rate_m, rel=1e-7)
+            assert measured == pytest.approx(rate_m * 4 ** (1 / 150), rel=2e-3)
+        else:
+            # "to within one per cent": complex pairs make the error's norm oscillate around rho^k
+            assert measured == pytest.approx(predicted, rel=1e-2), (eta, beta)
+
+
+def test_smallest_spectral_radius_on_the_grid_is_next_to_polyak(chapter):
+    eta_m, beta_m, rate_m = tuned_momentum(A_MIN, A_MAX)
+    eta_step = float(chapter["eta_grid"][1] - chapter["eta_grid"][0])
+    beta_step = float(chapter["beta_grid"][1] - chapter["beta_grid"][0])
+    assert abs(chapter["best_rate_eta"] - eta_m) <= eta_step + 1e-12
+    assert abs(chapter["best_rate_beta"] - beta_m) <= beta_step + 1e-12
+    assert rate_m - 1e-7 <= chapter["best_rate"] < rate_m + 0.02
+    # Polyak's formulas, written out: eta = (2 / (sqrt(l_max) + sqrt(l_min)))^2, beta = ((sqrt k - 1)/(sqrt k + 1))^2
+    kappa = A_MAX / A_MIN
+    assert eta_m == pytest.approx((2 / (A_MAX**0.5 + A_MIN**0.5)) ** 2)
+    assert beta_m == pytest.approx(((kappa**0.5 - 1) / (kappa**0.5 + 1)) ** 2)
+
+
+# --- Adam ---------------------------------------------------------------------------------------
+
+
+def adam_by_the_paper(gradient, w0, alpha, steps, decay=0.0, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    """Algorithm 1 of Kingma & Ba (2015), written out in NumPy, with the step size
+    alpha_t = alpha / (1 + decay (t - 1)) at t = 1, 2, ..."""
+    theta = np.array(w0, dtype=float)
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    path = [theta.copy()]
+    for t in range(1, steps + 1):
+        g = gradient(theta)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        theta = theta - alpha / (1 + decay * (t - 1)) * m_hat / (np.sqrt(v_hat) + epsilon)
+        path.append(theta.copy())
+    return np.array(path)
+
+
+def rosenbrock_gradient_numpy(w):
+    x, y = w
+    return np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+
+
+@pytest.mark.parametrize("learning_rate, decay", [(0.1, 0.0), (0.5, 0.003), (1.0, 0.03)])
+def test_adam_descent_follows_the_papers_algorithm(learning_rate, decay):
+    start = jnp.array(ROSENBROCK_START)
+    run = adam_descent(rosenbrock, start, learning_rate, 200, decay)
+    reference = adam_by_the_paper(rosenbrock_gradient_numpy, ROSENBROCK_START, learning_rate, 200, decay)
+    # rtol=1e-9: 200 steps of rounding in two orders (XLA vs NumPy) on a loss with curvature up to ~1e3
+    np.testing.assert_allclose(run, reference, rtol=1e-9, atol=1e-12)
+
+
+def test_adam_update_matches_the_paper_step_by_step():
+    rng = np.random.default_rng(0)
+    m, v = jnp.zeros(3), jnp.zeros(3)
+    m_np, v_np = np.zeros(3), np.zeros(3)
+    for k in range(1, 6):
+        g = rng.normal(size=3) * 10.0 ** rng.integers(-3, 3, size=3)
+        step, m, v = adam_update(jnp.array(g), m, v, k, 0.01)
+        m_np = 0.9 * m_np + 0.1 * g
+        v_np = 0.999 * v_np + 0.001 * g * g
+        expected = -0.01 * (m_np / (1 - 0.9**k)) / (np.sqrt(v_np / (1 - 0.999**k)) + 1e-8)
+        np.testing.assert_allclose(step, expected, rtol=1e-12)
+
+
+def test_first_adam_step_is_eta_per_coordinate_whatever_the_gradient():
+    # m_hat_1 = g and v_hat_1 = g^2, so the step is -eta g / (|g| + eps): eta sign(g) up to eps/|g|
+    g = jnp.array([-215.6, 88.0, 1e-3, -2e-5])
+    step, _, _ = adam_update(g, jnp.zeros(4), jnp.zeros(4), 1, 0.1)
+    np.testing.assert_allclose(step, -0.1 * g / (jnp.abs(g) + 1e-8), rtol=1e-14)
+    np.testing.assert_allclose(step, -0.1 * jnp.sign(g), rtol=1e-3)  # eps / |g| <= 5e-4 here
+
+
+def test_chapter_first_step_is_point_one_per_coordinate(chapter):
+    g, step = np.asarray(chapter["g"]), np.asarray(chapter["first_step"])
+    np.testing.assert_allclose(g, rosenbrock_gradient_numpy(np.array(ROSENBROCK_START)), rtol=1e-12)
+    np.testing.assert_allclose(step, -0.1 * np.sign(g), rtol=1e-9)
+
+
+def test_adam_is_much_slower_than_tuned_momentum_on_the_quadratic(chapter):
+    steps, best = chapter["adam_steps"], chapter["adam_best_steps"]
+    assert best == int(steps[steps > 0].min())
+    assert best > 5 * chapter["steps_mom"] and best > chapter["steps_plain"]  # "slower than even plain GD"
+    # robustness: every eta from 0.2 to 1 and every decay reaches 1e-6 within 500 steps, in a narrow band
+    etas = np.array(chapter["figs"].ADAM_LEARNING_RATES)
+    band = steps[etas >= 0.2]
+    assert np.all(band > 0) and band.max() < 1.3 * band.min()
+    # each count is right: recompute one with the paper's algorithm in NumPy
+    grad = lambda w: np.array(QUADRATIC_CURVATURES) * w  # noqa: E731
+    path = adam_by_the_paper(grad, START, 0.2, 500)
+    error = np.linalg.norm(path, axis=1)
+    i = list(etas).index(0.2)
+    assert steps[i, 0] == int(np.argmax(error <= 1e-6 * error[0]))
+
+
+def test_adam_beats_the_chapters_heavy_ball_in_the_valley_and_decay_costs_at_first(chapter):
+    losses = np.asarray(chapter["adam_valley_loss"])
+    heavy = chapter["heavy_valley_loss"]
+    assert chapter["adam_best_valley_loss"] == losses.min() < heavy
+    # the heavy ball's loss, independently: the chapter's momentum setting in the valley, 500 steps
+    w, v = np.array(ROSENBROCK_START), np.zeros(2)
+    for _ in range(500):
+        v = 0.9 * v - 0.002 * rosenbrock_gradient_numpy(w)
+        w = w + v
+    assert heavy == pytest.approx((1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2, rel=1e-6)
+    assert np.all(np.diff(losses, axis=1) > 0)  # "every decay d > 0 ends higher ... the rows rise"
+    # "no verdict on momentum": the heavy ball with beta = 0.95 ends below Adam's best
+    assert chapter["heavy_valley_095"] < chapter["adam_best_valley_loss"] / 100
+
+
+def test_a_schedule_lets_adam_settle_late(chapter):
+    late = chapter["late"]
+    assert late[0.0] > 1e-2 and late[0.003] < 1e-5
+    reference = adam_by_the_paper(rosenbrock_gradient_numpy, ROSENBROCK_START, 1.0, 1000, 0.003)[-1]
+    x, y = reference
+    assert late[0.003] == pytest.approx((1 - x) ** 2 + 100 * (y - x * x) ** 2, rel=1e-3)
 
 
 # --- stochastic gradient descent ------------------------------------------------------------

@@ -23,11 +23,13 @@ from nnbook.optim import (
     ROSENBROCK_START,
     SGD_MAX_BATCH,
     SGDProblem,
+    adam_descent,
     divergence_step,
     momentum_descent,
     quadratic_loss,
     rosenbrock,
     sgd_trajectory,
+    tuned_momentum,
     tuned_plain,
 )
 from nnbook.sliders import Control, FigureSpec, Frame, Style
@@ -264,3 +266,113 @@ def sgd_spec(problem: SGDProblem) -> FigureSpec:
         ),
         figsize=(8.6, 3.4),
     )
+
+
+# ----------------------------------------------------------------------------
+# Adam next to the heavy ball, on both problems
+# ----------------------------------------------------------------------------
+
+ADAM_LEARNING_RATES = (0.05, 0.1, 0.2, 0.5, 1.0)
+ADAM_DECAYS = (0.0, 0.001, 0.003, 0.01, 0.03)
+ADAM_STEPS = 500
+ROSENBROCK_HEAVY_BALL = (0.002, 0.9)  # the chapter's momentum setting in the valley (eta, beta)
+
+
+@jax.jit
+def adam_paths(learning_rate, decay):
+    """Adam on the quadratic and on the Rosenbrock valley, with the final loss of
+    each: one compiled call per slider move."""
+    on_quadratic = adam_descent(quadratic_loss, jnp.array(QUADRATIC_START), learning_rate, ADAM_STEPS, decay)
+    on_valley = adam_descent(rosenbrock, jnp.array(ROSENBROCK_START), learning_rate, ADAM_STEPS, decay)
+    return on_quadratic, on_valley, quadratic_loss(on_quadratic[-1]), rosenbrock(on_valley[-1])
+
+
+def heavy_ball_paths():
+    """The two momentum runs Adam is compared with: Polyak's tuned setting on
+    the quadratic, the chapter's (eta, beta) = (0.002, 0.9) in the valley."""
+    eta, beta, _ = tuned_momentum(*QUADRATIC_CURVATURES)
+    on_quadratic = momentum_descent(quadratic_loss, jnp.array(QUADRATIC_START), eta, beta, ADAM_STEPS)
+    on_valley = momentum_descent(rosenbrock, jnp.array(ROSENBROCK_START), *ROSENBROCK_HEAVY_BALL, ADAM_STEPS)
+    return on_quadratic, on_valley
+
+
+def adam_frame(learning_rate, decay) -> Frame:
+    on_quadratic, on_valley, loss_quadratic, loss_valley = (np.asarray(a) for a in adam_paths(learning_rate, decay))
+    note = f"Adam after {ADAM_STEPS} steps: L = {loss_quadratic:.1e} (quadratic), {loss_valley:.1e} (valley)"
+    lines = {"adam_quadratic": (on_quadratic[:, 0], on_quadratic[:, 1]),
+             "adam_valley": (on_valley[:, 0], on_valley[:, 1])}
+    return Frame(lines, note)
+
+
+def _adam_setup(fig):
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.35, 1]})
+    _contours(left, quadratic_loss, (-5.0, 5.0), (-3.0, 3.0), np.geomspace(0.05, 60, 12), QUADRATIC_MINIMUM)
+    _contours(right, rosenbrock, (-2.0, 2.0), (-1.0, 3.0), np.geomspace(0.1, 1500, 14), ROSENBROCK_MINIMUM)
+    left.set_title("quadratic, $\\kappa$ = 9", fontsize=9)
+    right.set_title("Rosenbrock valley", fontsize=9)
+    on_quadratic, on_valley = (np.asarray(p) for p in heavy_ball_paths())
+    for ax, path in ((left, on_quadratic), (right, on_valley)):
+        ax.plot(path[:, 0], path[:, 1], color="C1", linewidth=1.2, label="heavy ball (fixed)")
+    return [left, right]
+
+
+def adam_spec() -> FigureSpec:
+    controls = [
+        Control("learning_rate", "Adam's learning rate η", 0.5, live=(0.005, 5.0, 0.05), grid=ADAM_LEARNING_RATES,
+                scale="log"),
+        Control("decay", "schedule decay d", 0.0, live=(0.0, 0.1, 0.001), grid=ADAM_DECAYS, fmt=".3g"),
+    ]
+    styles = {
+        "adam_quadratic": Style(axes=0, color="C0", width=1.4, label="Adam, $\\eta_k = \\eta/(1 + d\\,k)$"),
+        "adam_valley": Style(axes=1, color="C0", width=1.4, label="Adam, $\\eta_k = \\eta/(1 + d\\,k)$"),
+    }
+    return FigureSpec(
+        name="gd-adam",
+        frame=adam_frame,
+        controls=controls,
+        styles=styles,
+        setup=_adam_setup,
+        alt=(
+            "Two contour plots, the elongated quadratic bowl and the curved Rosenbrock valley, each with the "
+            f"path of {ADAM_STEPS} steps of heavy-ball momentum (fixed) and of Adam. Sliders set Adam's learning "
+            "rate and the decay of its learning-rate schedule."
+        ),
+        figsize=(9.0, 3.4),
+        legend="below",
+    )
+
+
+# ----------------------------------------------------------------------------
+# Static figures of the chapter (drawing only; the numbers come from the chapter)
+# ----------------------------------------------------------------------------
+
+
+def regimes_figure(runs, learning_rates, regimes):
+    """Four panels: w_k against k for each learning rate of the 1-D example."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(10, 2.6), sharey=True)
+    for ax, run, eta, regime in zip(axes, runs, learning_rates, regimes, strict=True):
+        ax.plot(np.asarray(run), "o-", markersize=3)
+        ax.axhline(0, color="0.5", linewidth=0.8)
+        ax.set(title=f"η = {eta}: {regime}", xlabel="step k", ylim=(-3, 3))
+    axes[0].set_ylabel("$w_k$")
+    return fig
+
+
+def sweep_figure(etas, betas, log_final, lambda_max, tuned, best):
+    """log10 of the loss after the sweep's steps over the (beta, eta) grid (NaN
+    cells white), the stability limit 2(1 + beta)/lambda_max, Polyak's tuned
+    setting and the best cell, each given as (eta, beta)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.2, 3.8))
+    b, e = np.asarray(betas), np.asarray(etas)
+    mesh = ax.pcolormesh(b, e, log_final, cmap="viridis", shading="nearest")
+    fig.colorbar(mesh, ax=ax, label="log$_{10}$ loss after 30 steps")
+    ax.plot(b, 2 * (1 + b) / lambda_max, "r--", label="stability limit $2(1+\\beta)/\\lambda_{\\max}$")
+    ax.plot(tuned[1], tuned[0], "*", color="gold", markeredgecolor="k", markersize=14, label="Polyak's tuned setting")
+    ax.plot(best[1], best[0], "s", mfc="none", mec="w", markersize=9, label="best cell of the grid")
+    ax.set(xlabel="momentum β", ylabel="learning rate η", ylim=(0, 0.6))
+    ax.legend(loc="upper left", fontsize=8, frameon=True)
+    return fig

@@ -1,4 +1,4 @@
-"""Gradient descent, momentum and stochastic gradient descent.
+"""Gradient descent, momentum, Adam and stochastic gradient descent.
 
 Taught in the chapter "Gradient descent you can steer"
 (chapters/04_gradient_descent.ipynb). Every function is pure: a loss, a start
@@ -23,14 +23,23 @@ from nnbook.neurons import gradient_descent  # taught in chapter 1; the plain me
 # ----------------------------------------------------------------------------
 
 
-def quadratic(A):
-    """L(w) = 1/2 w^T A w for a symmetric positive definite A (minimum at 0)."""
+def quadratic(A, w_star=None):
+    """L(w) = 1/2 (w - w*)^T A (w - w*) for a symmetric positive definite A
+    (minimum at ``w_star``, the origin unless given)."""
     A = jnp.asarray(A)
+    w_star = jnp.zeros(A.shape[0]) if w_star is None else jnp.asarray(w_star)
 
     def loss(w):
-        return 0.5 * w @ A @ w
+        e = w - w_star
+        return 0.5 * e @ A @ e
 
     return loss
+
+
+def rotation(angle):
+    """The 2 x 2 rotation by ``angle`` radians: an orthogonal Q, Q^T Q = I."""
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    return jnp.array([[c, -s], [s, c]])
 
 
 def rosenbrock(w, a=1.0, b=100.0):
@@ -73,6 +82,48 @@ def momentum_descent(loss: Callable, w0, learning_rate, momentum, steps: int):
     return jnp.concatenate([w0[None], ws])
 
 
+# ----------------------------------------------------------------------------
+# Adam (Kingma & Ba 2015) with a learning-rate schedule
+# ----------------------------------------------------------------------------
+
+
+@jax.jit
+def adam_update(gradient, m, v, k, learning_rate, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One step of Adam, as in Algorithm 1 of Kingma & Ba (2015), at step k = 1, 2, ...
+
+    Returns the change of the parameters and the new moment estimates (m, v).
+    Every operation is per coordinate.
+    """
+    m = beta1 * m + (1 - beta1) * gradient  # running mean of the gradient
+    v = beta2 * v + (1 - beta2) * gradient**2  # running mean of its square
+    m_hat = m / (1 - beta1**k)  # bias correction: m and v start at 0
+    v_hat = v / (1 - beta2**k)
+    return -learning_rate * m_hat / (jnp.sqrt(v_hat) + eps), m, v
+
+
+def inverse_time_decay(learning_rate, decay, k):
+    """The schedule eta_k = eta / (1 + decay * k), k = 0, 1, ...; decay = 0 keeps eta fixed."""
+    return learning_rate / (1 + decay * k)
+
+
+@partial(jax.jit, static_argnames=("loss", "steps"))
+def adam_descent(loss: Callable, w0, learning_rate, steps: int, decay=0.0, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam with the learning rate of :func:`inverse_time_decay`, returning all
+    ``steps + 1`` iterates (like :func:`momentum_descent`)."""
+    grad = jax.grad(loss)
+    w0 = jnp.asarray(w0, dtype=jnp.result_type(float))
+
+    def step(state, k):
+        w, m, v = state
+        dw, m, v = adam_update(grad(w), m, v, k, inverse_time_decay(learning_rate, decay, k - 1), beta1, beta2, eps)
+        return (w + dw, m, v), w + dw
+
+    zeros = jnp.zeros_like(w0)
+    ks = jnp.arange(1, steps + 1, dtype=w0.dtype)
+    _, ws = jax.lax.scan(step, (w0, zeros, zeros), ks)
+    return jnp.concatenate([w0[None], ws])
+
+
 class Divergence(NamedTuple):
     diverged: bool
     step: int  # first step that left the bound (len(trajectory) if none did)
@@ -101,15 +152,15 @@ def divergence(trajectory, w_star, factor: float = 10.0) -> Divergence:
 # ----------------------------------------------------------------------------
 
 
-def quadratic_1d_iterates(a, learning_rate, w0, steps: int):
-    """Closed form of gradient descent on L(w) = a w^2 / 2: w_k = (1 - eta a)^k w_0."""
+def quadratic_1d_iterates(curvature, learning_rate, w0, steps: int):
+    """Closed form of gradient descent on L(w) = lambda w^2 / 2: w_k = (1 - eta lambda)^k w_0."""
     k = jnp.arange(steps + 1)
-    return (1.0 - learning_rate * a) ** k * w0
+    return (1.0 - learning_rate * curvature) ** k * w0
 
 
-def regime_1d(a, learning_rate) -> str:
-    """Name the behaviour of gradient descent on a w^2 / 2 from r = 1 - eta a."""
-    r = 1.0 - learning_rate * a
+def regime_1d(curvature, learning_rate) -> str:
+    """Name the behaviour of gradient descent on lambda w^2 / 2 from r = 1 - eta lambda."""
+    r = 1.0 - learning_rate * curvature
     if r >= 1.0:
         return "stuck"  # eta <= 0: no progress
     if r >= 0.5:
@@ -143,20 +194,41 @@ def condition_number(A) -> float:
     return float(eig[-1] / eig[0])
 
 
-def tuned_plain(a_min: float, a_max: float) -> tuple[float, float]:
+def tuned_plain(lambda_min: float, lambda_max: float) -> tuple[float, float]:
     """Best fixed learning rate for plain GD on a quadratic with curvatures in
-    [a_min, a_max], and its rate per step: eta = 2/(a_min+a_max), rate
-    (kappa-1)/(kappa+1) with kappa = a_max/a_min."""
-    kappa = a_max / a_min
-    return 2.0 / (a_min + a_max), (kappa - 1.0) / (kappa + 1.0)
+    [lambda_min, lambda_max], and its rate per step: eta = 2/(lambda_min+lambda_max), rate
+    (kappa-1)/(kappa+1) with kappa = lambda_max/lambda_min."""
+    kappa = lambda_max / lambda_min
+    return 2.0 / (lambda_min + lambda_max), (kappa - 1.0) / (kappa + 1.0)
 
 
-def tuned_momentum(a_min: float, a_max: float) -> tuple[float, float, float]:
-    """Polyak's tuned heavy ball for curvatures in [a_min, a_max]: learning rate
-    4/(sqrt(a_max)+sqrt(a_min))^2, momentum ((sqrt(kappa)-1)/(sqrt(kappa)+1))^2,
+def tuned_momentum(lambda_min: float, lambda_max: float) -> tuple[float, float, float]:
+    """Polyak's tuned heavy ball for curvatures in [lambda_min, lambda_max]: learning rate
+    4/(sqrt(lambda_max)+sqrt(lambda_min))^2, momentum ((sqrt(kappa)-1)/(sqrt(kappa)+1))^2,
     and its rate per step (sqrt(kappa)-1)/(sqrt(kappa)+1)."""
-    s = (a_max**0.5 - a_min**0.5) / (a_max**0.5 + a_min**0.5)
-    return 4.0 / (a_max**0.5 + a_min**0.5) ** 2, s**2, s
+    s = (lambda_max**0.5 - lambda_min**0.5) / (lambda_max**0.5 + lambda_min**0.5)
+    return 4.0 / (lambda_max**0.5 + lambda_min**0.5) ** 2, s**2, s
+
+
+@jax.jit
+def momentum_matrix(learning_rate, momentum, curvature):
+    """The 2 x 2 matrix R of heavy-ball momentum on L(w) = curvature * w^2 / 2:
+    (w_{k+1}, v_{k+1}) = R (w_k, v_k), since v_{k+1} = beta v_k - eta lambda w_k
+    and w_{k+1} = w_k + v_{k+1}. Broadcasts: arrays in, a stack of matrices out."""
+    eta_lambda, beta = jnp.broadcast_arrays(jnp.asarray(learning_rate * curvature, dtype=jnp.result_type(float)),
+                                            jnp.asarray(momentum, dtype=jnp.result_type(float)))
+    return jnp.stack([jnp.stack([1 - eta_lambda, beta], -1), jnp.stack([-eta_lambda, beta], -1)], -2)
+
+
+@jax.jit
+def momentum_rate(learning_rate, momentum, curvatures):
+    """The predicted contraction per step of the heavy ball on a quadratic with
+    these curvatures: the largest modulus of an eigenvalue of R (its spectral
+    radius), over the curvatures; 1 or more means no convergence. Learning rate
+    and momentum may be arrays of one shape (a grid): one rate per setting."""
+    eta, beta = jnp.asarray(learning_rate)[..., None], jnp.asarray(momentum)[..., None]
+    eigenvalues = jnp.linalg.eigvals(momentum_matrix(eta, beta, jnp.asarray(curvatures)))
+    return jnp.max(jnp.abs(eigenvalues), axis=(-2, -1))
 
 
 def measured_rate(trajectory, w_star, start: int, stop: int) -> float:
@@ -239,7 +311,7 @@ def minibatch_sgd(key, X, y, w0, learning_rate, batch_size, steps: int, max_batc
 # ----------------------------------------------------------------------------
 
 # Losses are created once: jit caches compiled code per function object.
-QUADRATIC_CURVATURES = (1.0, 9.0)  # a_min and a_max: condition number 9
+QUADRATIC_CURVATURES = (1.0, 9.0)  # lambda_min and lambda_max: condition number 9
 quadratic_loss = quadratic(jnp.diag(jnp.array(QUADRATIC_CURVATURES)))
 QUADRATIC_START = (-4.0, 1.5)
 QUADRATIC_MINIMUM = (0.0, 0.0)
