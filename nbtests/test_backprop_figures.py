@@ -184,3 +184,40 @@ def test_static_face_covers_the_grid(spec, runs):
         width, step = params["width"], params["step"]
         want = accuracy_by_hand(width_params(runs, width, step), runs.X_test, runs.labels_test)
         assert frame_lines["test_accuracy"][1][-1] == pytest.approx(100 * want, abs=1e-9)
+
+
+# --- the static figures and the cost table ----------------------------------------------------
+
+
+def test_cost_table_lists_every_number_and_the_ratios():
+    methods = {"reverse": None, "forward": None}
+    sizes = (10, 100)
+    evaluations = {(m, n): 1 for m in methods for n in sizes}
+    flop_ratio = {("reverse", 10): 2.0, ("reverse", 100): 2.0, ("forward", 10): 12.0, ("forward", 100): 103.0}
+    seconds = {("reverse", 10): 1e-5, ("reverse", 100): 2e-5, ("forward", 10): 3e-5, ("forward", 100): 6e-4}
+    text = figs.cost_table(methods, sizes, evaluations, flop_ratio, {10: 1e-10, 100: 2e-9}, seconds)
+    assert "n=100: forward / reverse = 30x (measured)" in text
+    assert "103.0" in text and "2e-09" in text and "0.600 ms" in text
+
+
+def test_signal_variance_figure_normalises_at_the_start_of_each_pass():
+    forward = np.array([[2.0, 1.0, 0.5], [2.0, 2.0, 2.0]])
+    backward = np.array([[0.25, 0.5, 1.0], [3.0, 3.0, 3.0]])
+    fig, (left, right) = plt.subplots(1, 2)
+    figs.draw_signal_variances(left, right, ["shrinks", "level"], forward, backward)
+    np.testing.assert_allclose(left.lines[0].get_ydata(), [1.0, 0.5, 0.25])  # / layer 1
+    np.testing.assert_allclose(right.lines[0].get_ydata(), [0.25, 0.5, 1.0])  # / top layer
+    np.testing.assert_allclose(right.lines[1].get_ydata(), [1.0, 1.0, 1.0])
+    plt.close(fig)
+
+
+def test_static_figures_draw_the_chapter_runs(chapter):
+    fig, axes = plt.subplots(1, 2)
+    figs.draw_boundaries(axes, {"linear": chapter["linear_trained"], "net": chapter["trained"]},
+                         chapter["X_test"], chapter["y_test"])
+    assert f"{chapter['mlp_accuracy']:.1%}" in axes[1].get_title()
+    plt.close(fig)
+    fig, (left, right) = plt.subplots(1, 2)
+    figs.draw_deep_signals(left, right, chapter["delta_norms"], chapter["weight_norms"])
+    assert len(left.lines) == len(chapter["scales"])
+    plt.close(fig)

@@ -18,6 +18,7 @@ from nnbook.feedback import (
     first_step_reaching,
     random_feedback,
     rule_update,
+    starts,
 )
 from nnbook.mlp import backward, init_mlp, loss
 
@@ -172,3 +173,14 @@ def test_zero_feedback_freezes_the_hidden_layer(solve, chapter):
     assert linear < zero < fa - 0.05  # "a little better than the linear model, far worse than feedback alignment"
     # "about 89% against about 97%": within a point
     assert zero == pytest.approx(0.89, abs=0.01) and fa == pytest.approx(0.97, abs=0.01)
+
+
+def test_starts_are_the_seeds_networks_and_feedback_matrices():
+    keys = jax.random.split(jax.random.key(3), 3)
+    params, B = starts(keys, (2, 6, 2))
+    for i, key in enumerate(keys):
+        k_init, k_feedback = jax.random.split(key)
+        want = init_mlp(k_init, (2, 6, 2))
+        for got, expected in zip(jax.tree.leaves(jax.tree.map(lambda leaf: leaf[i], params)), jax.tree.leaves(want)):
+            np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(B[i], random_feedback(k_feedback, want))

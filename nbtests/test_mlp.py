@@ -162,12 +162,84 @@ def test_cost_table_of_the_chapter(chapter):
 
 
 def test_hand_backward_in_the_chapter_matches_to_1e_12(chapter):
-    errors = chapter["errors"]
-    assert set(errors) == {"W1", "b1", "W2", "b2"}
-    assert max(e[0] for e in errors.values()) < 1e-12  # vs jax.grad
-    assert max(e[1] for e in errors.values()) < 1e-12  # vs vmap of one example
-    assert max(e[2] for e in errors.values()) < 1e-8  # vs central differences
+    check = chapter["mlp_check"]
+    assert check.vs_closed_form < 1e-12  # jax.grad vs backward, all 42 parameters
+    assert 1e-14 < check.vs_finite_differences < 1e-8  # truncation of central differences, not zero
+    assert chapter["vmap_error"] < 1e-12  # mean of backward_example vs backward
     assert chapter["path_difference"] < 1e-10  # 2000 steps, hand vs gradient_descent with jax.grad
+    # the chapter's backward, per parameter, against central differences written here
+    X, y, params = chapter["X"], chapter["y"], chapter["params"]
+    v, unflatten = ravel_pytree(params)
+    numeric = unflatten(central_difference(lambda u: loss(unflatten(u), X, y), v))
+    for got, want in zip(jax.tree.leaves(chapter["by_hand"]), jax.tree.leaves(numeric)):
+        assert relative_error(got, want) < 1e-8
+
+
+def test_general_output_error_for_sigmoid_and_softmax(chapter):
+    # sigmoid + squared error: (a - t) a (1 - a), written out in NumPy
+    z, t = np.asarray(chapter["z_out"]), np.asarray(chapter["target"])
+    a = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(chapter["delta_sigmoid"], (a - t) * a * (1 - a), rtol=1e-14)
+    assert chapter["sigmoid_check"].vs_closed_form < 1e-14
+    assert chapter["sigmoid_check"].vs_finite_differences < 1e-8
+    # the first unit is confidently wrong and its delta is damped by sigma' < 0.1
+    assert a[0] > 0.9 and t[0] == 0 and a[0] * (1 - a[0]) < 0.1
+    # softmax + cross-entropy: J^T grad_p C collapses to p - y
+    p = np.exp(z) / np.exp(z).sum()
+    onehot = np.array([0.0, 0.0, 1.0])
+    np.testing.assert_allclose(chapter["delta_chain"], p - onehot, rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(chapter["J"], np.diag(p) - np.outer(p, p), rtol=1e-13, atol=1e-16)
+    assert chapter["softmax_check"].vs_closed_form < 1e-14
+    assert chapter["jacobian_error"] < 1e-14 and chapter["collapse_error"] < 1e-14
+
+
+def test_constant_starts_keep_hidden_units_identical(chapter):
+    symmetry = chapter["symmetry"]
+    for name in ("all zero", "all 0.5"):
+        spread, _ = symmetry[name]
+        assert spread < 1e-12  # "not even by rounding": measured exactly 0
+    # all zero: nothing but the output bias learns, one class everywhere (the test set is balanced)
+    assert symmetry["all zero"][1] == pytest.approx(float(np.mean(np.asarray(chapter["y_test"]) == 0)), abs=1e-12)
+    # a constant start learns only a straight line: no better than a one-unit network's 86-87%
+    assert symmetry["all 0.5"][1] < 0.90
+    assert abs(symmetry["all 0.5"][1] - chapter["linear_accuracy"]) < 0.02
+    spread, accuracy = symmetry["random (as above)"]
+    assert spread > 0.1 and accuracy == pytest.approx(chapter["mlp_accuracy"])
+
+
+def test_zero_start_never_moves_the_weights(chapter):
+    # the claim "neither layer's weights ever move": the chapter's train from its zero start
+    start = chapter["constant_start"](0.0)
+    final = at_step(train(start, chapter["X"], chapter["y"], 1.0, 200), 200)
+    for layer in final:
+        assert not np.any(np.asarray(layer["W"]))
+    assert not np.any(np.asarray(final[0]["b"]))
+    assert np.any(np.asarray(final[1]["b"]))  # the output bias learns
+
+
+def test_signal_mean_squares_against_a_numpy_backward_pass(chapter):
+    rng = np.random.default_rng(0)
+    Ws = rng.normal(size=(3, 5, 5)) / np.sqrt(5)
+    x, s = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    forward_ms, backward_ms = chapter["signal_mean_squares"](jnp.asarray(Ws), jnp.asarray(x), jnp.asarray(s))
+    zs, a = [], x
+    for W in Ws:
+        zs.append(a @ W.T)
+        a = np.maximum(zs[-1], 0)
+    deltas = [s * (zs[-1] > 0)]
+    for W, z in zip(Ws[:0:-1], zs[-2::-1]):
+        deltas.insert(0, (deltas[0] @ W) * (z > 0))
+    np.testing.assert_allclose(forward_ms, [np.mean(z**2) for z in zs], rtol=1e-13)
+    np.testing.assert_allclose(backward_ms, [np.mean(d**2) for d in deltas], rtol=1e-13)
+
+
+def test_he_keeps_relu_signals_level_other_scales_go_geometric(chapter):
+    growth, spread = chapter["growth"], chapter["spread"]
+    assert spread["He, 2/n"] < 2.5  # "within a factor of about 2" over 20 layers, both ways
+    for name, g in (("LeCun, 1/n", 0.5), ("4/n", 2.0)):
+        for measured in growth[name]:  # forward and backward, predicted g^19
+            assert g**19 / 3 < measured < 3 * g**19, (name, measured)
+        assert spread[name] > 1e5
 
 
 def test_hidden_layer_is_needed_on_the_moons(chapter):
@@ -199,7 +271,17 @@ def test_vanishing_and_exploding_ratios(chapter):
 
 
 def test_every_exercise_has_a_tested_solution():
-    assert set(solution_blocks(CHAPTER)) == {"ex-bp-log", "ex-bp-relu", "ex-bp-he", "ex-bp-digits", "ex-bp-fa-zero"}
+    assert set(solution_blocks(CHAPTER)) == {
+        "ex-bp-log", "ex-bp-relu", "ex-bp-he", "ex-bp-digits", "ex-bp-fa-zero", "ex-bp-sigmoid-ce"}
+
+
+def test_sigmoid_cross_entropy_delta_is_a_minus_y(solve):
+    chapter, _ = solve("ex-bp-sigmoid-ce")
+    check = chapter["sigmoid_ce_check"]
+    assert check.vs_closed_form < 1e-14 and check.vs_finite_differences < 1e-8
+    z = float(chapter["z_unit"])
+    # a - y by hand, y = 0, and the derivative of -log(1 - sigmoid(z)) is sigmoid(z)
+    assert float(jax.grad(chapter["binary_ce"])(chapter["z_unit"])) == pytest.approx(1 / (1 + np.exp(-z)), rel=1e-14)
 
 
 def test_log_operation_gives_p_minus_y(solve):

@@ -258,3 +258,101 @@ def draw_rule_comparison(axes, comparison) -> None:
     axes[2].set_ylim(0, 130)
     axes[0].legend(fontsize=8)
     axes[2].legend(fontsize=8)
+
+
+# ----------------------------------------------------------------------------
+# The chapter's static figures and its cost table (drawing and formatting only)
+# ----------------------------------------------------------------------------
+
+
+def cost_table(methods, sizes, evaluations, flop_ratio, disagreement, seconds) -> str:
+    """The cost of a gradient by each method at each size, as text: evaluations
+    of L, operations relative to one evaluation, the three gradients'
+    disagreement, and the measured times (the last lines: ratios to reverse mode
+    at the largest size). The dictionaries are keyed by (method, n), or n."""
+    header = f"{'':22}" + "".join(f"{'n=' + str(n):>9}" for n in sizes)
+    lines = ["evaluations of L", header]
+    lines += [f"{name:22}" + "".join(f"{evaluations[name, n]:>9}" for n in sizes) for name in methods]
+    lines += ["", "operations / operations of one evaluation of L", header]
+    lines += [f"{name:22}" + "".join(f"{flop_ratio[name, n]:>9.1f}" for n in sizes) for name in methods]
+    lines += ["", "largest relative difference between the three gradients",
+              f"{'':22}" + "".join(f"{disagreement[n]:>9.0e}" for n in sizes)]
+    lines += ["", "time per gradient"]
+    lines += [f"n={n:<6}{name:22}{seconds[name, n] * 1e3:.3f} ms (measured)" for n in sizes for name in methods]
+    reverse, largest = next(iter(methods)), sizes[-1]
+    lines += [f"n={largest}: {name} / reverse = {seconds[name, largest] / seconds[reverse, largest]:.0f}x (measured)"
+              for name in list(methods)[1:]]
+    return "\n".join(lines)
+
+
+def draw_cost(ax, methods, sizes, flop_ratio) -> None:
+    """Operations of each gradient method relative to one evaluation of L, against n."""
+    ns = np.array(sizes)
+    for name, marker in zip(methods, "os^"):
+        ax.plot(ns, [flop_ratio[name, n] for n in sizes], marker=marker, label=name)
+    ax.plot(ns, 2 * ns, ":", color="0.5", label="$2n$")
+    ax.plot(ns, ns, "--", color="0.7", label="$n$")
+    ax.set(xscale="log", yscale="log", xlabel="number of weights $n$",
+           ylabel="cost of the gradient /\ncost of one evaluation of $L$")
+    ax.legend(fontsize=8, frameon=True)
+    ax.set_title("operations counted by XLA")
+
+
+def draw_learning_curves(ax, steps, curves) -> None:
+    """Training (solid) and test (dashed) loss of each run; ``curves`` maps a
+    name to (training loss, test loss) sampled at ``steps``."""
+    for (name, (train_loss, test_loss)), color in zip(curves.items(), ("C1", "0.4", "C0", "C2")):
+        ax.plot(steps, train_loss, color=color, label=f"{name}, training")
+        ax.plot(steps, test_loss, "--", color=color, label=f"{name}, test")
+    ax.set(yscale="log", xlabel="gradient-descent step", ylabel="cross-entropy loss")
+    ax.legend(fontsize=8)
+
+
+def draw_boundaries(axes, models, X_test, labels_test) -> None:
+    """One panel per model (a dict title -> parameters): P(class 1) shaded,
+    the boundary P = 1/2 in black, the test points, the test accuracy in the title."""
+    from nnbook.mlp import predict
+    from nnbook.neurons import accuracy
+
+    box = (jnp.array(XLIM), jnp.array(YLIM))
+    X, labels = np.asarray(X_test), np.asarray(labels_test)
+    for ax, (title, params) in zip(axes, models.items()):
+        gx, gy, prob = probability_grid(params, *box, shape=(120, 160))
+        ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
+        ax.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=2)
+        for c, (color, marker) in enumerate(CLASS_MARKERS):
+            ax.scatter(*X[labels == c].T, s=6, color=color, marker=marker, alpha=0.6, linewidths=0)
+        test_accuracy = float(accuracy(predict(params, X_test), labels_test))
+        ax.set(title=f"{title}: {test_accuracy:.1%} on the test set", xlim=XLIM, ylim=YLIM, xlabel="$x_1$")
+        ax.set_aspect("equal", adjustable="box")
+        ax.grid(False)
+    axes[0].set_ylabel("$x_2$")
+
+
+def draw_deep_signals(left, right, delta_norms, weight_norms) -> None:
+    """Per hidden layer of a deep network: the mean size of delta_l (left) and
+    of the weight gradient (right), one line per initial scale (dict keys)."""
+    for scale, deltas in delta_norms.items():
+        layers = np.arange(1, len(deltas) + 1)
+        left.plot(layers, deltas, "o-", markersize=3, label=f"σ = {scale}")
+        right.plot(layers, weight_norms[scale], "o-", markersize=3, label=f"σ = {scale}")
+    left.set(yscale="log", xlabel="hidden layer $l$ (1 = next to the input)",
+             ylabel=r"mean $\|\delta_l\|$", title="backpropagated signal")
+    right.set(yscale="log", xlabel="hidden layer $l$",
+              ylabel=r"$\|\partial L / \partial \mathbf{W}_l\|$", title="weight gradient")
+    right.legend(fontsize=8)
+
+
+def draw_signal_variances(left, right, names, forward, backward) -> None:
+    """Mean squares of the pre-activations (left) and of the deltas (right),
+    layer by layer, one line per initialisation (``names``; ``forward`` and
+    ``backward`` have one row per name): the forward signal relative to layer 1,
+    where it starts, the backward one relative to the top layer, where it starts."""
+    for name, f, b, color in zip(names, np.asarray(forward), np.asarray(backward), ("C0", "C2", "C3")):
+        layers = np.arange(1, len(f) + 1)
+        left.plot(layers, f / f[0], "o-", markersize=3, color=color, label=name)
+        right.plot(layers, b / b[-1], "o-", markersize=3, color=color, label=name)
+    left.set(yscale="log", xlabel="layer $l$", ylabel="mean $z_l^2$ / layer 1", title="forward: pre-activations")
+    right.set(yscale="log", xlabel="layer $l$", ylabel=r"mean $\delta_l^2$ / top layer",
+              title="backward: deltas")
+    left.legend(fontsize=8)

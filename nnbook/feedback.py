@@ -121,20 +121,29 @@ class Comparison(NamedTuple):
     final_feedback: list
 
 
-@partial(jax.jit, static_argnames=("sizes", "steps"))
-def train_seeds(keys, sizes, X, labels, X_test, labels_test, learning_rate, steps: int, use_feedback):
-    """:func:`train_rule` once per key, the seeds side by side under
-    ``jax.vmap``: a network ``init_mlp(key, sizes)`` (one hidden layer) and a
-    random B, both drawn from the key. The weights do not depend on the rule,
-    so both rules start from the same networks."""
-
-    def one_seed(key):
+def starts(keys, sizes):
+    """The starting point of each seed: a network ``init_mlp(k_init, sizes)``
+    (one hidden layer) and a random B, both drawn from the seed's key
+    (``k_init, k_feedback = jax.random.split(key)``), stacked along a leading
+    seed axis. Drawn outside the training program: random numbers inside a
+    vmapped, compiled program made it several times slower to compile."""
+    params, feedback = [], []
+    for key in keys:
         k_init, k_feedback = jax.random.split(key)
-        params = init_mlp(k_init, sizes)
-        B = random_feedback(k_feedback, params)
-        return train_rule(params, B, X, labels, X_test, labels_test, learning_rate, steps, use_feedback)
+        params.append(init_mlp(k_init, sizes))
+        feedback.append(random_feedback(k_feedback, params[-1]))
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *params), jnp.stack(feedback)
 
-    return jax.vmap(one_seed)(keys)
+
+@partial(jax.jit, static_argnames=("steps",))
+def train_seeds(params, B, X, labels, X_test, labels_test, learning_rate, steps: int, use_feedback):
+    """:func:`train_rule` once per seed, the seeds side by side under
+    ``jax.vmap`` (``params`` and ``B`` from :func:`starts`). The weights do not
+    depend on the rule, so both rules start from the same networks."""
+    def one_seed(p, b):
+        return train_rule(p, b, X, labels, X_test, labels_test, learning_rate, steps, use_feedback)
+
+    return jax.vmap(one_seed)(params, B)
 
 
 def compare_rules(keys, sizes, X, labels, X_test, labels_test, learning_rate, steps: int) -> Comparison:
@@ -143,7 +152,7 @@ def compare_rules(keys, sizes, X, labels, X_test, labels_test, learning_rate, st
     program (``use_feedback`` is a traced flag), run once per rule."""
     if steps <= 0 or steps % RECORD_EVERY:
         raise ValueError(f"steps must be a positive multiple of {RECORD_EVERY}, got {steps}")
-    run = partial(train_seeds, keys, sizes, X, labels, X_test, labels_test, learning_rate, steps)
+    run = partial(train_seeds, *starts(keys, sizes), X, labels, X_test, labels_test, learning_rate, steps)
     (bp_final, bp), (fa_final, fa) = run(False), run(True)
     return Comparison(np.arange(0, steps + 1, RECORD_EVERY), bp, fa, bp_final, fa_final)
 
