@@ -36,7 +36,8 @@ from benchmarks.common import ROOT, TEST_STAGES, cell_timeout, env, make, repo_c
 EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 # The direct dependencies, as listed at the top of requirements.txt.
 DIRECT = ["jupyter-book<2", "jax", "jaxlib", "numpy", "matplotlib", "ipywidgets", "ipykernel", "scikit-learn",
-          "sphinx-exercise", "nbval", "pytest", "beautifulsoup4", "jupyterlab", "playwright", "ruff"]
+          "sphinx-exercise", "nbval", "pytest", "beautifulsoup4", "jupyterlab", "jupyterlab-myst",
+          "playwright", "ruff"]
 IMPORT_ALL = """
 import importlib, pkgutil, nnbook
 assert "site-packages" in nnbook.__file__, f"imported {nnbook.__file__}, not the installed package"

@@ -42,17 +42,17 @@ TERM_ROLE = re.compile(r"\{term\}`(?:[^`<]*<([^`>]+)>|([^`]+))`")
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,}|:{3,})[ \t]*(.*)$")
 # Spans inside a line that are never prose: roles, inline code, display and
 # inline math, links (their text too), URLs, HTML tags and comments.
-NOT_PROSE_SPANS = [
-    re.compile(r"<!--.*?-->", re.S),
-    re.compile(r"\$\$.*?\$\$", re.S),
-    re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S),
-    re.compile(r"(?<!\\)\$(?:[^$\\]|\\.)+?\$", re.S),
-    re.compile(r"\{[\w:.+-]+\}`[^`]*`"),
-    re.compile(r"(`+).*?\1", re.S),
-    re.compile(r"!?\[[^\]]*\]\([^)]*\)"),
-    re.compile(r"\[[^\]]*\]\[[^\]]*\]"),
-    re.compile(r"<[a-zA-Z/][^>]*>"),
-    re.compile(r"https?://\S+"),
+NOT_PROSE_SPANS = [  # applied to the text with non-prose blanked out as NUL, so no span crosses a fence
+    re.compile(r"<!--[^\0]*?-->"),
+    re.compile(r"\$\$[^\0]*?\$\$"),
+    re.compile(r"\\begin\{(\w+\*?)\}[^\0]*?\\end\{\1\}"),
+    re.compile(r"(?<!\\)\$(?:[^$\\\0]|\\.)+?\$"),
+    re.compile(r"\{[\w:.+-]+\}`[^`\0]*`"),
+    re.compile(r"(`+)[^\0]*?\1"),
+    re.compile(r"!?\[[^\]\0]*\]\([^)\0]*\)"),
+    re.compile(r"\[[^\]\0]*\]\[[^\]\0]*\]"),
+    re.compile(r"<[a-zA-Z/][^>\0]*>"),
+    re.compile(r"https?://[^\s\0]+"),
 ]
 NOT_PROSE_LINES = re.compile(r"^(?:[ \t]*#{1,6}[ \t]|[ \t]*\(.*\)=[ \t]*$|[ \t]*:[\w-]+:(?:[ \t]|$))")
 WORD_GAP = r"(?:[ \t]*\n[ \t]*|[ \t]+|-)"  # a term may be wrapped over a line or hyphenated
@@ -109,9 +109,9 @@ def prose_mask(text: str) -> list[bool]:
         if not inside_prose or NOT_PROSE_LINES.match(line):
             mask[start:end] = [False] * (end - start)
     for pattern in NOT_PROSE_SPANS:
-        for match in pattern.finditer(text):
-            if any(mask[match.start():match.end()]):  # only spans that start in prose
-                mask[match.start():match.end()] = [False] * (match.end() - match.start())
+        blanked = "".join(ch if ok else "\0" for ch, ok in zip(text, mask))
+        for match in pattern.finditer(blanked):
+            mask[match.start():match.end()] = [False] * (match.end() - match.start())
     return mask
 
 
