@@ -2,6 +2,7 @@
 what earlier chapters taught, and every glued number is used by the prose."""
 
 import ast
+import json
 import pathlib
 import re
 
@@ -295,3 +296,23 @@ def test_the_colab_cell_installs_the_repository_on_colab(monkeypatch, capsys):
     calls = run_colab_cell(monkeypatch, on_colab=True)
     assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", f"git+{url}"]]
     assert "restart" in capsys.readouterr().out
+
+
+# --- math in JupyterLab: no book macro outside the macros cell -----------------------------------
+
+import expand_macros  # noqa: E402  (nbtests/expand_macros.py: writes the macros out)
+
+
+def test_expanding_a_macro_leaves_longer_commands_alone():
+    macros = {"vw": "\\mathbf{w}", "R": "\\mathbb{R}"}
+    assert expand_macros.expanded(r"$\vw^\top x \in \R^n \Rightarrow \vwx$", macros) == (
+        r"$\mathbf{w}^\top x \in \mathbb{R}^n \Rightarrow \vwx$")
+
+
+@pytest.mark.parametrize("chapter", numbered_chapters())
+def test_chapter_markdown_writes_the_book_macros_out(chapter):
+    """jupyterlab-myst typesets each markdown cell alone (KaTeX) and ignores the
+    macros cell's \\newcommand, so $\\vw$ would be an error in JupyterLab."""
+    nb = json.loads((BOOK / f"{chapter}.ipynb").read_text())
+    used = expand_macros.uses(nb, expand_macros.book_macros())
+    assert not used, f"{chapter} uses {used}: run `python -m nbtests.expand_macros --write {chapter}.ipynb`"
