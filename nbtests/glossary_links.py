@@ -55,6 +55,8 @@ NOT_PROSE_SPANS = [  # applied to the text with non-prose blanked out as NUL, so
     re.compile(r"https?://[^\s\0]+"),
 ]
 NOT_PROSE_LINES = re.compile(r"^(?:[ \t]*#{1,6}[ \t]|[ \t]*\(.*\)=[ \t]*$|[ \t]*:[\w-]+:(?:[ \t]|$))")
+# Terms whose plural is more often another word: "the voltage heads for ..." is a verb.
+SINGULAR_ONLY = {"head"}
 WORD_GAP = r"(?:[ \t]*\n[ \t]*|[ \t]+|-)"  # a term may be wrapped over a line or hyphenated
 
 
@@ -81,7 +83,8 @@ def term_pattern(terms: list[str]) -> re.Pattern:
     alternatives = []
     for term in sorted(terms, key=len, reverse=True):
         words = term.split()
-        body = WORD_GAP.join([re.escape(w) for w in words[:-1]] + [plural_forms(words[-1])])
+        last = re.escape(words[-1]) if term in SINGULAR_ONLY else plural_forms(words[-1])
+        body = WORD_GAP.join([re.escape(w) for w in words[:-1]] + [last])
         alternatives.append(f"(?P<t{terms.index(term)}>{body})")
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
 

@@ -162,7 +162,7 @@ def test_the_glossary_has_terms_and_the_tool_finds_them():
     assert len(TERMS) >= 20 and "gradient descent" in TERMS and "PRNG key" in TERMS
 
 
-def linked(text: str, terms=("gradient", "gradient descent", "batch", "weight", "ReLU")) -> str:
+def linked(text: str, terms=("gradient", "gradient descent", "batch", "weight", "ReLU", "head")) -> str:
     return gl.Linker(list(terms)).link(text)
 
 
@@ -174,6 +174,7 @@ def test_the_first_use_is_linked_with_its_plural_and_case_and_later_uses_are_not
     # the longest term wins, a term wrapped over a line is joined, and a hyphenated word is not a use
     assert linked("gradient\ndescent uses the gradient") == "{term}`gradient descent` uses the {term}`gradient`"
     assert linked("weight-sharing and batchnorm") == "weight-sharing and batchnorm"
+    assert linked("the voltage heads for the head") == "the voltage heads for the {term}`head`"  # a verb
 
 
 def test_only_prose_is_linked():
