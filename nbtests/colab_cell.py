@@ -83,6 +83,10 @@ def chapters() -> list[pathlib.Path]:
     return [BOOK / f"{n}.ipynb" for n in names if (BOOK / f"{n}.ipynb").exists()]
 
 
+def shown(path: pathlib.Path) -> str:
+    return str(path.relative_to(BOOK)) if path.is_relative_to(BOOK) else str(path)
+
+
 def main(argv: list[str]) -> int:
     write = "--write" in argv
     paths = [pathlib.Path(a).resolve() for a in argv if a != "--write"] or chapters()
@@ -94,7 +98,7 @@ def main(argv: list[str]) -> int:
             if write:  # the layout nbformat writes, so only this cell shows in a diff
                 path.write_text(json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
         state = "ok" if path not in stale else "updated" if write else "stale"
-        print(f"{path.relative_to(BOOK)}: {state}")
+        print(f"{shown(path)}: {state}")
     return 0 if write or not stale else 1
 
 

@@ -44,6 +44,10 @@ def uses(nb: dict, macros: dict[str, str]) -> list[str]:
                    for m in pattern.findall("".join(c["source"]))})
 
 
+def shown(path: pathlib.Path) -> str:
+    return str(path.relative_to(BOOK)) if path.is_relative_to(BOOK) else str(path)
+
+
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(BOOK / "nbtests"))
     from colab_cell import chapters
@@ -63,7 +67,7 @@ def main(argv: list[str]) -> int:
                 cell["source"], changed = new.splitlines(True), True
         if changed:
             stale += 1
-            print(f"{path.relative_to(BOOK)}: macros {'written out' if write else 'to write out'}")
+            print(f"{shown(path)}: macros {'written out' if write else 'to write out'}")
             if write:
                 path.write_text(json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
     return 0 if write or not stale else 1

@@ -182,6 +182,10 @@ def linked_file(path: pathlib.Path, terms: list[str]) -> tuple[object, list[tupl
     return (nb if nb is not None else cells[0].source), changes
 
 
+def shown(path: pathlib.Path) -> str:
+    return str(path.relative_to(BOOK)) if path.is_relative_to(BOOK) else str(path)
+
+
 def main(argv: list[str]) -> int:
     write = "--write" in argv
     paths = [pathlib.Path(a).resolve() for a in argv if a != "--write"] or chapter_files()
@@ -193,7 +197,7 @@ def main(argv: list[str]) -> int:
         if not added:
             continue
         changed += 1
-        print(f"{path.relative_to(BOOK)}: {added} first use(s) {'linked' if write else 'to link'}")
+        print(f"{shown(path)}: {added} first use(s) {'linked' if write else 'to link'}")
         if write:
             if path.suffix == ".ipynb":
                 nbformat.write(result, path)
