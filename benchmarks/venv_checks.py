@@ -1,10 +1,14 @@
 """Checks that each start from a fresh virtual environment (minutes each, so
 not part of `make test`). Standard library only: run with the system python3.
 
-  install  `make check-install`: ``pip install .`` of the package (nnbook/ and
-           pyproject.toml, not editable: only the dependencies pyproject.toml
-           declares), as `pip install git+<repository>` does on Colab; then,
-           outside the source tree, import every nnbook module.
+  install  `make check-install`: what Colab does with a chapter. The
+           chapters' first cell (nbtests/colab_cell.py) is run in a fresh venv,
+           first without the Colab marker (it must install nothing, print
+           nothing), then with COLAB_RELEASE_TAG set, installing a copy of
+           this checkout (nnbook/ and pyproject.toml, not editable: only the
+           dependencies pyproject.toml declares) where Colab installs
+           git+<repository URL>; then, outside the source tree, every nnbook
+           module is imported.
   binder   `make binder-check`: what Binder's repo2docker does: a venv from
            requirements.txt alone (pip --no-cache-dir) with the Python of
            runtime.txt; every chapter executed with nbconvert (the per-cell
@@ -33,10 +37,14 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from benchmarks.common import ROOT, TEST_STAGES, cell_timeout, env, make, repo_copy, toc_chapters  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "nbtests"))
+import colab_cell  # noqa: E402  (the chapters' first cell; standard library only)
+
 EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 # The direct dependencies, as listed at the top of requirements.txt.
 DIRECT = ["jupyter-book<2", "jax", "jaxlib", "numpy", "matplotlib", "ipywidgets", "ipykernel", "scikit-learn",
-          "sphinx-exercise", "nbval", "pytest", "pytest-xdist", "beautifulsoup4", "jupyterlab", "playwright", "ruff"]
+          "sphinx-exercise", "nbval", "pytest", "pytest-xdist", "beautifulsoup4", "jupyterlab", "jupyterlab-myst",
+          "playwright", "ruff"]
 IMPORT_ALL = """
 import importlib, pkgutil, nnbook
 assert "site-packages" in nnbook.__file__, f"imported {nnbook.__file__}, not the installed package"
@@ -69,8 +77,19 @@ def install(tmp: pathlib.Path, run_env: dict) -> list[str]:
     shutil.copytree(ROOT / "nnbook", src / "nnbook", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", src)
     subprocess.run([sys.executable, "-m", "venv", tmp / "venv"], check=True)
-    for label, cmd in [("pip install .", ["-m", "pip", "install", "-q", src]), ("import nnbook.*", ["-c", IMPORT_ALL])]:
-        proc = step(label, [tmp / "venv" / "bin" / "python", *cmd], cwd=tmp, env=run_env | {"MPLBACKEND": "Agg"})
+    python, run_env = tmp / "venv" / "bin" / "python", run_env | {"MPLBACKEND": "Agg"}
+    run_env.pop("COLAB_RELEASE_TAG", None)
+    # Every chapter's first cell (nbtests/colab_cell.py), installing this checkout instead of GitHub.
+    cell = colab_cell.cell_source(target=str(src))
+    off = subprocess.run([python, "-c", cell + "\nimport nnbook"], cwd=tmp, env=run_env, capture_output=True, text=True)
+    quiet = off.returncode != 0 and "No module named 'nnbook'" in off.stderr and not off.stdout
+    print(f"   {'ok    ' if quiet else 'FAILED'} Colab cell off Colab: installs nothing, prints nothing", flush=True)
+    if not quiet:
+        return [f"the Colab cell acted outside Colab:\n{off.stdout}{off.stderr[-2000:]}"]
+    on_colab = run_env | {"COLAB_RELEASE_TAG": "simulated"}
+    for label, cmd, cmd_env in [("Colab cell on Colab: pip install", ["-c", cell], on_colab),
+                                ("import nnbook.*", ["-c", IMPORT_ALL], run_env)]:
+        proc = step(label, [python, *cmd], cwd=tmp, env=cmd_env)
         print(proc.stdout, end="")
         if proc.returncode:
             return [f"{label}: {proc.stderr[-3000:]}\nDeclare what nnbook imports in pyproject.toml dependencies."]

@@ -2,6 +2,7 @@
 what earlier chapters taught, and every glued number is used by the prose."""
 
 import ast
+import json
 import pathlib
 import re
 
@@ -149,3 +150,171 @@ def test_chapters_run_in_the_precision_they_set():
 
     chapters = sorted(p.name for p in CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
     assert {name: uses_x64(name) for name in chapters} == {name: name < "06" for name in chapters}
+
+
+# --- glossary links: the first use of a term in a chapter links to the glossary ------------------
+
+import glossary_links as gl  # noqa: E402  (nbtests/glossary_links.py, the tool that writes the links)
+
+TERMS = gl.glossary_terms()
+
+
+def test_the_glossary_has_terms_and_the_tool_finds_them():
+    assert len(TERMS) >= 20 and "gradient descent" in TERMS and "PRNG key" in TERMS
+
+
+def linked(text: str, terms=("gradient", "gradient descent", "batch", "weight", "ReLU", "head")) -> str:
+    return gl.Linker(list(terms)).link(text)
+
+
+def test_the_first_use_is_linked_with_its_plural_and_case_and_later_uses_are_not():
+    assert linked("Gradients point uphill; a gradient is a vector.") == (
+        "{term}`Gradients <gradient>` point uphill; a gradient is a vector.")
+    assert linked("two batches, one batch") == "two {term}`batches <batch>`, one batch"
+    assert linked("ReLUs and ReLU") == "{term}`ReLUs <ReLU>` and ReLU"
+    # the longest term wins, a term wrapped over a line is joined, and a hyphenated word is not a use
+    assert linked("gradient\ndescent uses the gradient") == "{term}`gradient descent` uses the {term}`gradient`"
+    assert linked("weight-sharing and batchnorm") == "weight-sharing and batchnorm"
+    assert linked("the voltage heads for the head") == "the voltage heads for the {term}`head`"  # a verb
+
+
+def test_only_prose_is_linked():
+    untouched = [
+        "# Gradient descent\n",
+        "(sec-gradient)=\n",
+        "```python\ngradient = 1\n```\n",
+        "````{exercise} The gradient ★☆☆\n:label: ex-gradient\n````\n",
+        "```{math}\n\\text{gradient}\n```\n",
+        "use `gradient(f)` here",
+        "$$\n\\text{gradient}\n$$",
+        "the $\\text{gradient}$",
+        "[the gradient](https://example.org/gradient)",
+        "{ref}`the gradient <sec-gradient>`",
+        "<!-- gradient -->",
+    ]
+    for text in untouched:
+        assert linked(text) == text, text
+    # the body of an exercise or an admonition is prose; an admonition's title is not
+    assert linked("```{admonition} Why the gradient\nthe gradient\n```\n") == (
+        "```{admonition} Why the gradient\nthe {term}`gradient`\n```\n")
+
+
+def test_an_earlier_link_counts_and_linking_twice_changes_nothing():
+    text = "A {term}`weight <weight>` here, a weight there, then gradients."
+    assert linked(text) == "A {term}`weight <weight>` here, a weight there, then {term}`gradients <gradient>`."
+    assert linked(linked(text)) == linked(text)
+
+
+@pytest.mark.parametrize("path", gl.chapter_files(), ids=lambda p: p.name)
+def test_each_chapter_links_the_first_use_of_every_glossary_term(path):
+    """Fails when a chapter uses a term in its prose before linking it (or never
+    links it). Fix: `python -m nbtests.glossary_links --write <chapter>`."""
+    _, changes = gl.linked_file(path, TERMS)
+    missing = [new for old, new in changes if old != new]
+    assert not missing, (f"{path.name}: first uses of glossary terms are not linked; run "
+                         f"`python -m nbtests.glossary_links --write {path.relative_to(BOOK)}`")
+
+
+def test_every_term_link_names_a_glossary_term():
+    known = {t.lower() for t in TERMS}
+    for path in [*gl.chapter_files(), gl.GLOSSARY]:
+        text = path.read_text()
+        if path.suffix == ".ipynb":
+            text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+        targets = {(m.group(1) or m.group(2)).strip() for m in gl.TERM_ROLE.finditer(text)}
+        assert {t for t in targets if t.lower() not in known} == set(), f"{path.name}: links to unknown terms"
+
+
+# --- exercises: a difficulty mark on every title, a pen-and-paper exercise in every chapter ------
+
+EXERCISE = re.compile(r"^(?:`{3,}|:{3,})\{exercise\}[ \t]*(.*)$", re.M)
+MARKS = ("★☆☆", "★★☆", "★★★")
+
+
+def exercise_titles(chapter: str) -> list[str]:
+    nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
+    return [title.strip() for c in nb.cells if c.cell_type == "markdown" for title in EXERCISE.findall(c.source)]
+
+
+def test_the_exercise_pattern_reads_titles():
+    assert EXERCISE.findall("x\n````{exercise} ✎ Softplus ★☆☆\n:label: a\n````\n```{exercise}\n") == [
+        "✎ Softplus ★☆☆", ""]
+
+
+@pytest.mark.parametrize("chapter", numbered_chapters())
+def test_every_exercise_title_ends_with_a_difficulty_mark(chapter):
+    titles = exercise_titles(chapter)
+    assert titles, f"{chapter}: no exercises"
+    bad = [t for t in titles if not (t.endswith(MARKS) and t[:-3].strip())]
+    assert not bad, f"{chapter}: exercise titles need a title and end in one of {MARKS}: {bad}"
+
+
+@pytest.mark.parametrize("chapter", [c for c in numbered_chapters() if not c.startswith("chapters/00")])
+def test_every_chapter_has_a_pen_and_paper_exercise(chapter):
+    assert any(t.startswith("✎ ") for t in exercise_titles(chapter)), (
+        f"{chapter}: no pen-and-paper exercise (a title starting with '✎ ')")
+
+
+# --- Colab: the first code cell installs the book's package, on Colab only ----------------------
+
+import colab_cell  # noqa: E402  (nbtests/colab_cell.py: the cell and the tool that inserts it)
+
+
+@pytest.mark.parametrize("chapter", numbered_chapters())
+def test_every_chapter_starts_its_code_with_the_colab_cell(chapter):
+    nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert first.source == colab_cell.cell_source() and "remove-cell" in first.metadata.get("tags", []), (
+        f"{chapter}: run `python -m nbtests.colab_cell --write {chapter}.ipynb`")
+    assert first.outputs == [], f"{chapter}: the Colab cell printed something outside Colab"
+
+
+def run_colab_cell(monkeypatch, on_colab: bool) -> list:
+    """Run the cell with subprocess.run recorded instead of called; return the calls."""
+    import os
+    import subprocess
+    import sys
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls.append(args[0]))
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    if on_colab:
+        monkeypatch.setitem(os.environ, "COLAB_RELEASE_TAG", "release-colab-test")
+    exec(colab_cell.cell_source(), {"__name__": "__cell__"})
+    return calls
+
+
+def test_the_colab_cell_does_nothing_off_colab(monkeypatch, capsys):
+    assert run_colab_cell(monkeypatch, on_colab=False) == []
+    assert capsys.readouterr().out == ""
+
+
+def test_the_colab_cell_installs_the_repository_on_colab(monkeypatch, capsys):
+    import sys
+
+    url = colab_cell.repository_url()
+    assert url.startswith("https://github.com/")
+    calls = run_colab_cell(monkeypatch, on_colab=True)
+    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", f"git+{url}"]]
+    assert "restart" in capsys.readouterr().out
+
+
+# --- math in JupyterLab: no book macro outside the macros cell -----------------------------------
+
+import expand_macros  # noqa: E402  (nbtests/expand_macros.py: writes the macros out)
+
+
+def test_expanding_a_macro_leaves_longer_commands_alone():
+    macros = {"vw": "\\mathbf{w}", "R": "\\mathbb{R}"}
+    assert expand_macros.expanded(r"$\vw^\top x \in \R^n \Rightarrow \vwx$", macros) == (
+        r"$\mathbf{w}^\top x \in \mathbb{R}^n \Rightarrow \vwx$")
+
+
+@pytest.mark.parametrize("chapter", numbered_chapters())
+def test_chapter_markdown_writes_the_book_macros_out(chapter):
+    """jupyterlab-myst typesets each markdown cell alone (KaTeX) and ignores the
+    macros cell's \\newcommand, so $\\vw$ would be an error in JupyterLab."""
+    nb = json.loads((BOOK / f"{chapter}.ipynb").read_text())
+    used = expand_macros.uses(nb, expand_macros.book_macros())
+    assert not used, f"{chapter} uses {used}: run `python -m nbtests.expand_macros --write {chapter}.ipynb`"
