@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnbook.activations import softmax  # taught in chapter 2
-from nnbook.losses import one_hot  # taught in chapter 2
+from nnbook.losses import one_hot  # taught in chapter 3
 from nnbook.mlp import backward, init_mlp, loss, predict  # taught in chapter 5
 from nnbook.neurons import accuracy  # taught in chapter 1
 

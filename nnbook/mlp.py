@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnbook.activations import softmax  # taught in chapter 2
-from nnbook.losses import mean_cross_entropy, one_hot  # taught in chapter 2
+from nnbook.losses import mean_cross_entropy, one_hot  # taught in chapter 3
 from nnbook.neurons import accuracy, dense, gradient_descent  # taught in chapter 1
 
 # ----------------------------------------------------------------------------
