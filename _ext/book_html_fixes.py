@@ -15,6 +15,8 @@ the browser tests in nbtests/browser/.
 * Accessibility (axe-core, serious or critical):
   - the theme's search button is labelled "Search" but shows "Search Ctrl+K":
     its aria-label goes, so its name is the text a reader sees;
+  - the same for the summary of a hidden code cell (`hide-input`): labelled
+    "Toggle hidden content", it shows "Show code cell source";
   - docutils marks bibliography entries with the DPUB role
     `doc-biblioentry`, deprecated in ARIA 1.2, which leaves the
     `role="list"` around them with no list items: they become `listitem`.
@@ -33,6 +35,7 @@ PAGE_FIXES = [
     (re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>'), ""),
     (re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="[^"]*"'), r"\1"),
     (re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry"'), r'\1 role="listitem"'),
+    (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
 ]
 
 

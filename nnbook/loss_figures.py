@@ -203,7 +203,9 @@ def outlier_spec(X, y) -> FigureSpec:
         name="outliers",
         frame=lambda size, delta: outlier_frame(X, y, size, delta),
         controls=[
-            Control("size", "outlier size", 8.0, live=(0.0, 10.0, 0.25), grid=tuple(float(v) for v in range(11))),
+            # No size 0 on the static grid: without outliers the three fits agree and
+            # Huber's δ would move nothing (the page's slider test asks every slider to).
+            Control("size", "outlier size", 8.0, live=(0.0, 10.0, 0.25), grid=(2.0, 4.0, 6.0, 8.0, 10.0)),
             Control("delta", "Huber's δ", 0.5, live=(0.05, 20.0, 0.05), grid=(0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)),
         ],
         styles=styles,

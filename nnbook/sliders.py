@@ -513,7 +513,10 @@ def _svg_points(ax: Axes, x: np.ndarray, y: np.ndarray, height: float) -> str:
     px = np.clip(px[keep], -_PX_LIMIT, _PX_LIMIT)
     px[:, 1] = height - px[:, 1]  # matplotlib counts pixels from the bottom, SVG from the top
     # Whole pixels: finer is invisible at this size and would make pages ~30% heavier.
-    return " ".join(f"{a:.0f},{b:.0f}" for a, b in px)
+    # A converging path sits on one pixel for hundreds of steps: repeats of the
+    # previous point draw nothing, so they are dropped.
+    points = [f"{a:.0f},{b:.0f}" for a, b in px]
+    return " ".join(p for k, p in enumerate(points) if k == 0 or p != points[k - 1])
 
 
 _STATIC_JS = """
