@@ -25,8 +25,11 @@ import numpy as np
 # Taught in chapter 6 (transfer learning); reused here by name.
 from nnbook import transfer as tr
 
-# Taught in chapter 2 (activations and losses).
+# Taught in chapter 2 (activations).
 from nnbook.activations import log_softmax
+
+# Taught in chapter 4 (gradient descent): one step of Adam.
+from nnbook.optim import adam_update
 
 DRIFTS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 DRIFT_KS = (1, 2, 5, 10)
@@ -169,17 +172,16 @@ def renormalise(X, target_stats, source_stats, floor: float = 1e-3):
 
 def adam(loss, params, learning_rate, steps: int):
     """Full-batch Adam on ``loss(params)``, ``steps`` steps in one ``lax.scan``:
-    the same update as ``nnbook.transfer.train``, for any loss (call it
-    inside ``jax.jit``)."""
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    the update of chapter 4 (``nnbook.optim.adam_update``) on every weight and
+    bias, as in ``nnbook.transfer.train``, for any loss (call it inside ``jax.jit``)."""
 
     def step(state, t):
         p, m, v = state
         g = jax.grad(loss)(p)
-        m = jax.tree.map(lambda m_, g_: beta1 * m_ + (1 - beta1) * g_, m, g)
-        v = jax.tree.map(lambda v_, g_: beta2 * v_ + (1 - beta2) * g_**2, v, g)
-        p = jax.tree.map(lambda p_, m_, v_: p_ - learning_rate * (m_ / (1 - beta1**t)) /
-                         (jnp.sqrt(v_ / (1 - beta2**t)) + eps), p, m, v)
+        updates = {name: adam_update(g[name], m[name], v[name], t, learning_rate) for name in g}
+        p = {name: p[name] + updates[name][0] for name in g}
+        m = {name: updates[name][1] for name in g}
+        v = {name: updates[name][2] for name in g}
         return (p, m, v), None
 
     zeros = jax.tree.map(jnp.zeros_like, params)

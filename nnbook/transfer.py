@@ -34,8 +34,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# Taught in chapter 2 (activations and losses); reused here by name.
+# Taught in chapter 2 (activations); reused here by name.
 from nnbook.activations import log_softmax, softmax
+
+# Taught in chapter 4 (gradient descent): one step of Adam.
+from nnbook.optim import adam_update
 
 DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "chapters" / "data"
 MANIFEST = "transfer_manifest.json"
@@ -99,18 +102,16 @@ def train(params, X, y, learning_rate, steps: int, train_body=1.0, X_eval=None, 
     ``(X_eval, y_eval)`` after each step (the learning curve; empty if no
     evaluation set is given).
     """
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
     mask = {"W1": train_body, "b1": train_body, "W2": 1.0, "b2": 1.0}
 
     def step(state, t):
         p, m, v = state
         g = jax.grad(cross_entropy)(p, X, y)
         g = {name: g[name] * mask[name] for name in g}
-        m = {name: beta1 * m[name] + (1 - beta1) * g[name] for name in g}
-        v = {name: beta2 * v[name] + (1 - beta2) * g[name] ** 2 for name in g}
-        m_hat = {name: m[name] / (1 - beta1**t) for name in g}
-        v_hat = {name: v[name] / (1 - beta2**t) for name in g}
-        p = {name: p[name] - learning_rate * m_hat[name] / (jnp.sqrt(v_hat[name]) + eps) for name in g}
+        updates = {name: adam_update(g[name], m[name], v[name], t, learning_rate) for name in g}
+        p = {name: p[name] + updates[name][0] for name in g}
+        m = {name: updates[name][1] for name in g}
+        v = {name: updates[name][2] for name in g}
         curve = accuracy(p, X_eval, y_eval) if X_eval is not None else jnp.zeros(())
         return (p, m, v), curve
 
