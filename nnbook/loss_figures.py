@@ -210,6 +210,7 @@ def outlier_spec(X, y) -> FigureSpec:
         ],
         styles=styles,
         setup=setup,
+        legend="below",  # on the right, the longest labels were cut at the figure's edge
         alt=(
             "Points near a rising line, three of the rightmost lifted by the outlier size (dashed segments), and "
             "the lines fitted by squared error, absolute error and Huber's loss. As the outliers grow, the "
