@@ -29,8 +29,12 @@ _bench_monitoring.register_event_time_span_listener(
     lambda event, start, end, **_: _bench_spans.append((start, end)) if event in {
         "/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
         "/jax/core/compile/backend_compile_duration"} else None)
+_bench_monitoring.register_event_time_span_listener(  # one span per XLA program compiled (or loaded from the cache)
+    lambda event, start, end, **_: _bench_spans.append((start, start)) if event ==
+        "/jax/core/compile/backend_compile_duration" else None)
 """
 REPORT = "import json as _bench_json; print(_bench_json.dumps(_bench_spans))"
+SLOWEST = 8
 KEYS = ("kernel_start", "imports", "compile", "rest", "total")
 
 
@@ -65,10 +69,18 @@ def run_chapter(path: pathlib.Path) -> dict:
     spans = json.loads("".join(o.get("text", "") for o in cells[-1].outputs).strip().splitlines()[-1])
     windows = windows[:-1]  # the report cell is ours
     compile_ = [union_within(spans, a, b) for a, b, _ in windows]
+    programs = [sum(1 for s, e in spans if s == e and a <= s <= b) for a, b, _ in windows]
+    spans = [(s, e) for s, e in spans if s != e]
     imports = sum(w[2] for w in windows[:2]) - sum(compile_[:2])  # instrument cell + setup cell
     cells_total = sum(w[2] for w in windows)
+    # The slowest cells, for `python -m benchmarks.execution CHAPTER`: where to look first.
+    heads = [(c.source.strip().splitlines() or [""])[0][:70] for c in cells]
+    slowest = sorted(((w[2], compile_[i], programs[i], i - 1, heads[i]) for i, w in enumerate(windows) if i > 0),
+                     reverse=True)[:SLOWEST]
     return {"kernel_start": kernel_start, "imports": imports, "compile": sum(compile_),
-            "rest": cells_total - imports - sum(compile_), "total": kernel_start + cells_total}
+            "rest": cells_total - imports - sum(compile_), "total": kernel_start + cells_total,
+            "programs": sum(programs),
+            "slowest_cells": [dict(zip(("seconds", "compile", "programs", "code_cell", "head"), c)) for c in slowest]}
 
 
 def measure(chapters: list[pathlib.Path], repeat: int, root: pathlib.Path) -> dict:

@@ -1,5 +1,6 @@
 """The two faces of an interactive figure (nnbook.sliders), driven headlessly."""
 
+import io
 import math
 import re
 import time
@@ -8,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
+from PIL import Image as PILImage
 
 from conftest import check_faces_start_at_initial, static_data
 from nnbook.budgets import STATIC_FIGURE_BYTES
@@ -159,8 +161,15 @@ def test_live_slider_redraws_the_lines_from_the_frame_function():
 
 
 def test_live_image_is_a_png_of_the_figure():
+    """The live face writes its PNG by hand (nnbook.sliders._fast_png): an
+    independent decoder (Pillow) must read back exactly the canvas's pixels."""
     live = live_figure(make_spec())
+    live.update(a=2.0)
     assert live.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    decoded = np.asarray(PILImage.open(io.BytesIO(live.image.value)))
+    canvas = np.asarray(live.canvas.buffer_rgba())
+    assert decoded.shape == canvas.shape == (360, 640, 4)
+    np.testing.assert_array_equal(decoded, canvas)
 
 
 def test_live_face_has_a_stable_text_twin():
