@@ -113,7 +113,7 @@ def train_rule(params, B, X, labels, X_test, labels_test, learning_rate, steps: 
 
 class Comparison(NamedTuple):
     """Backprop and feedback alignment trained from the same initialisations,
-    one per seed. Each curve has shape (seeds, steps / RECORD_EVERY + 1)."""
+    one per seed. Each curve is a NumPy array of shape (seeds, steps / RECORD_EVERY + 1)."""
 
     steps: np.ndarray  # the step of each recorded point
     backprop: Curves
@@ -156,6 +156,8 @@ def compare_rules(keys, sizes, X, labels, X_test, labels_test, learning_rate, st
         raise ValueError(f"steps must be a positive multiple of {RECORD_EVERY}, got {steps}")
     run = partial(train_seeds, *starts(keys, sizes), X, labels, X_test, labels_test, learning_rate, steps)
     (bp_final, bp), (fa_final, fa) = run(False), run(True)
+    # the curves as NumPy arrays: summing them up is bookkeeping, not worth a compiled program per shape
+    bp, fa = (Curves(*map(np.asarray, curves)) for curves in (bp, fa))
     return Comparison(np.arange(0, steps + 1, RECORD_EVERY), bp, fa, bp_final, fa_final)
 
 
