@@ -51,8 +51,9 @@ def normal(key, shape) -> jax.Array:
     function of the key and i alone, so the numbers of any shape are the
     first ones of a longer flat draw from the same key. Why it is worth it:
     ``jax.random.normal`` compiles a program for each new shape, and each
-    takes about 0.4 s on two cores (the generator is a long chain of integer
-    operations), more than every other program this chapter draws with."""
+    took about 0.4 s on two cores (the generator is a long chain of integer
+    operations): drawn shape by shape, this chapter's random numbers cost
+    more compile time than its training runs."""
     size = math.prod(shape)
     if not jax.config.jax_threefry_partitionable:  # the counters differ: no shortcut
         return jax.random.normal(key, shape)
