@@ -23,6 +23,8 @@ from nnbook.mlp import (
     init_mlp,
     layer_deltas,
     loss,
+    normal,
+    split,
     train,
 )
 from nnbook.neurons import gradient_descent
@@ -59,6 +61,38 @@ def test_init_shapes_and_scale():
     assert float(jnp.std(params[0]["W"])) == pytest.approx(2.0 / np.sqrt(3), rel=0.1)
     assert float(jnp.std(params[1]["W"])) == pytest.approx(2.0 / np.sqrt(400), rel=0.05)
     assert not np.any(np.asarray(params[0]["b"]))
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (2, 8), (64, 64), (3, 4, 5), (4096,), (4097,), (1000, 1000)])
+def test_normal_draws_jax_random_normals_numbers(shape):
+    # the same numbers as jax.random.normal, in both lengths of flat draw
+    key = jax.random.fold_in(jax.random.key(5), len(shape))
+    drawn = normal(key, shape)
+    assert drawn.shape == shape and drawn.dtype == jnp.float64
+    np.testing.assert_array_equal(drawn, jax.random.normal(key, shape))
+
+
+def test_normal_refuses_more_numbers_than_its_longest_draw():
+    with pytest.raises(ValueError, match="at most"):
+        normal(jax.random.key(0), (2**21 + 1,))
+
+
+@pytest.mark.parametrize("num", [1, 2, 4, 11, 16, 17])
+def test_split_gives_jax_random_splits_keys(num):
+    key = jax.random.key(7)
+    ours = np.stack([jax.random.key_data(k) for k in split(key, num)])
+    np.testing.assert_array_equal(ours, jax.random.key_data(jax.random.split(key, num)))
+
+
+def test_init_draws_each_layer_from_its_own_split_key():
+    # init_mlp(key, sizes)[l]["W"] is normal(k_l, (fan_out, fan_in)) / sqrt(fan_in), biases 0,
+    # with k_l = jax.random.split(key, layers)[l]; checked against jax.random directly
+    key, sizes = jax.random.key(3), (3, 5, 4, 2)
+    keys = jax.random.split(key, len(sizes) - 1)
+    for layer, k, fan_in, fan_out in zip(init_mlp(key, sizes, scale=1.7), keys, sizes[:-1], sizes[1:]):
+        want = 1.7 * np.asarray(jax.random.normal(k, (fan_out, fan_in))) / np.sqrt(fan_in)
+        np.testing.assert_allclose(layer["W"], want, rtol=1e-15, atol=0)
+        np.testing.assert_array_equal(layer["b"], np.zeros(fan_out))
 
 
 def test_softmax_and_cross_entropy_against_closed_forms_and_large_logits():

@@ -138,7 +138,7 @@ def boundary_frame(runs: WidthRuns):
     """The frame function of the (step, width) sliders: a closure over the
     finished runs, which it only looks up."""
     data = (runs.X, runs.labels, runs.X_test, runs.labels_test)
-    box = (jnp.array(XLIM), jnp.array(YLIM))
+    box = (np.array(XLIM), np.array(YLIM))
 
     def frame(step, width) -> Frame:
         step, width = int(step), int(width)
@@ -314,10 +314,10 @@ def draw_boundaries(axes, models, X_test, labels_test) -> None:
     from nnbook.mlp import predict
     from nnbook.neurons import accuracy
 
-    box = (jnp.array(XLIM), jnp.array(YLIM))
+    box = (np.array(XLIM), np.array(YLIM))
     X, labels = np.asarray(X_test), np.asarray(labels_test)
     for ax, (title, params) in zip(axes, models.items()):
-        gx, gy, prob = probability_grid(params, *box, shape=(120, 160))
+        gx, gy, prob = map(np.asarray, probability_grid(params, *box, shape=(120, 160)))
         ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
         ax.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=2)
         for c, (color, marker) in enumerate(CLASS_MARKERS):

@@ -24,10 +24,11 @@ import numpy as np
 
 from nnbook.activations import softmax  # taught in chapter 2
 from nnbook.losses import one_hot  # taught in chapter 3
-from nnbook.mlp import backward, init_mlp, loss, predict  # taught in chapter 5
+from nnbook.mlp import backward, init_mlp, loss, normal, predict, split  # taught in chapter 5
 from nnbook.neurons import accuracy  # taught in chapter 1
 
 
+@jax.jit
 def feedback_alignment_backward(params, B, X, labels):
     """:func:`nnbook.mlp.backward` with the transposed forward weights W2^T of
     the error's way back replaced by a fixed matrix ``B`` (hidden, classes).
@@ -58,7 +59,7 @@ def random_feedback(key, params):
     """A fixed random feedback matrix B for a one-hidden-layer network, of the
     shape of W2^T and drawn as ``init_mlp`` draws W2, N(0, 1 / hidden)."""
     classes, hidden = params[1]["W"].shape
-    return jax.random.normal(key, (hidden, classes)) / jnp.sqrt(hidden)
+    return normal(key, (hidden, classes)) / jnp.sqrt(hidden)
 
 
 class Curves(NamedTuple):
@@ -112,7 +113,7 @@ def train_rule(params, B, X, labels, X_test, labels_test, learning_rate, steps: 
 
 class Comparison(NamedTuple):
     """Backprop and feedback alignment trained from the same initialisations,
-    one per seed. Each curve has shape (seeds, steps / RECORD_EVERY + 1)."""
+    one per seed. Each curve is a NumPy array of shape (seeds, steps / RECORD_EVERY + 1)."""
 
     steps: np.ndarray  # the step of each recorded point
     backprop: Curves
@@ -129,10 +130,11 @@ def starts(keys, sizes):
     vmapped, compiled program made it several times slower to compile."""
     params, feedback = [], []
     for key in keys:
-        k_init, k_feedback = jax.random.split(key)
+        k_init, k_feedback = split(key)
         params.append(init_mlp(k_init, sizes))
         feedback.append(random_feedback(k_feedback, params[-1]))
-    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *params), jnp.stack(feedback)
+    stack = lambda *arrays: jax.device_put(np.stack(arrays))  # jnp.stack: a program per shape
+    return jax.tree.map(stack, *params), stack(*feedback)
 
 
 @partial(jax.jit, static_argnames=("steps",))
@@ -154,6 +156,8 @@ def compare_rules(keys, sizes, X, labels, X_test, labels_test, learning_rate, st
         raise ValueError(f"steps must be a positive multiple of {RECORD_EVERY}, got {steps}")
     run = partial(train_seeds, *starts(keys, sizes), X, labels, X_test, labels_test, learning_rate, steps)
     (bp_final, bp), (fa_final, fa) = run(False), run(True)
+    # the curves as NumPy arrays: summing them up is bookkeeping, not worth a compiled program per shape
+    bp, fa = (Curves(*map(np.asarray, curves)) for curves in (bp, fa))
     return Comparison(np.arange(0, steps + 1, RECORD_EVERY), bp, fa, bp_final, fa_final)
 
 

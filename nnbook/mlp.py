@@ -13,6 +13,7 @@ chapter 1, ``mean_cross_entropy`` in chapter 2), reused here by name.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import NamedTuple
 
@@ -25,20 +26,68 @@ from nnbook.losses import mean_cross_entropy, one_hot  # taught in chapter 3
 from nnbook.neurons import accuracy, dense, gradient_descent  # taught in chapter 1
 
 # ----------------------------------------------------------------------------
+# Random numbers: jax.random's, from one compiled program for every shape
+# ----------------------------------------------------------------------------
+
+DRAW_SIZES = (2**12, 2**21)  # the lengths of the flat draws (one program each)
+SPLIT_KEYS = 16  # the most keys split() gives
+
+
+@partial(jax.jit, static_argnames=("size",))
+def _flat_normal(key_data, size):
+    return jax.random.normal(jax.random.wrap_key_data(key_data), (size,))
+
+
+@jax.jit
+def _split_all(key):
+    return jax.random.split(key, SPLIT_KEYS)
+
+
+def normal(key, shape) -> jax.Array:
+    """``jax.random.normal(key, shape)``: the same numbers, but from one
+    compiled program for every shape (with up to 2^21 numbers).
+
+    Why it can: JAX's generator is counter-based, element i of a draw is a
+    function of the key and i alone, so the numbers of any shape are the
+    first ones of a longer flat draw from the same key. Why it is worth it:
+    ``jax.random.normal`` compiles a program for each new shape, and each
+    took about 0.4 s on two cores (the generator is a long chain of integer
+    operations): drawn shape by shape, this chapter's random numbers cost
+    more compile time than its training runs."""
+    size = math.prod(shape)
+    if not jax.config.jax_threefry_partitionable:  # the counters differ: no shortcut
+        return jax.random.normal(key, shape)
+    if size > DRAW_SIZES[-1]:
+        raise ValueError(f"normal() draws at most {DRAW_SIZES[-1]} numbers at once, asked for {shape}")
+    length = next(n for n in DRAW_SIZES if size <= n)
+    # cut in NumPy and moved back with device_put: jnp would compile a program per shape
+    return jax.device_put(np.asarray(_flat_normal(jax.random.key_data(key), length))[:size].reshape(shape))
+
+
+def split(key, num: int = 2) -> list:
+    """``list(jax.random.split(key, num))`` for ``num`` up to 16, from one
+    compiled program: the first ``num`` keys of ``jax.random.split(key, 16)``
+    (counter-based, as in :func:`normal`)."""
+    if not jax.config.jax_threefry_partitionable or num > SPLIT_KEYS:
+        return list(jax.random.split(key, num))
+    return [jax.random.wrap_key_data(k) for k in np.asarray(jax.random.key_data(_split_all(key)))[:num]]
+
+
+# ----------------------------------------------------------------------------
 # The network: parameters, forward pass, loss
 # ----------------------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("sizes",))
 def init_mlp(key, sizes, scale=1.0):
     """Layers for ``sizes = (inputs, hidden..., outputs)`` (a tuple): weights drawn from
     N(0, scale^2 / fan_in), biases zero. ``scale = 1`` keeps the variance of
-    ``W a`` equal to that of ``a`` at the start (LeCun's initialisation)."""
-    keys = jax.random.split(key, len(sizes) - 1)
-    return [
-        {"W": scale * jax.random.normal(k, (fan_out, fan_in)) / jnp.sqrt(fan_in), "b": jnp.zeros(fan_out)}
-        for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:])
-    ]
+    ``W a`` equal to that of ``a`` at the start (LeCun's initialisation).
+    (The arithmetic is NumPy's: jnp would compile a program for each shape.)"""
+    layers = []
+    for k, fan_in, fan_out in zip(split(key, len(sizes) - 1), sizes[:-1], sizes[1:]):
+        W = scale * np.asarray(normal(k, (fan_out, fan_in))) / math.sqrt(fan_in)
+        layers.append({"W": jax.device_put(W), "b": jax.device_put(np.zeros(fan_out, W.dtype))})
+    return layers
 
 
 def forward(params, X, activation=jnp.tanh):
@@ -61,6 +110,7 @@ def loss(params, X, labels):
 grad_loss = jax.jit(jax.grad(loss))  # autodiff's gradient, for networks of any depth
 
 
+@jax.jit
 def predict(params, X):
     """The class with the largest logit, for each row of X."""
     return jnp.argmax(forward(params, X), axis=-1)
@@ -154,6 +204,7 @@ def train(params, X, labels, learning_rate, steps: int, gradient=backward):
                             gradient=lambda p: gradient(p, X, labels))
 
 
+@jax.jit
 def at_step(history, k):
     """The parameters after step ``k`` of a :func:`train` history."""
     return jax.tree.map(lambda ws: ws[k], history)
@@ -182,9 +233,9 @@ def tanh_unit_loss(n: int, key):
     L(w) = 1/(2n) sum_i (tanh(x_i . w) - t_i)^2. One evaluation costs about
     2 n^2 floating-point operations (the product X w); see
     :mod:`nnbook.xla_cost` for counting them."""
-    k_x, k_t = jax.random.split(key)
-    X = jax.random.normal(k_x, (n, n)) / jnp.sqrt(n)
-    t = jax.random.normal(k_t, (n,))
+    k_x, k_t = split(key)
+    X = normal(k_x, (n, n)) / jnp.sqrt(n)
+    t = normal(k_t, (n,))
     return lambda w: 0.5 * jnp.mean((jnp.tanh(X @ w) - t) ** 2)
 
 
