@@ -19,6 +19,7 @@ TAUGHT_IN = {
     "calculus": 0,  # 00 how to use
     "data": 0,  # loads data sets, teaches nothing
     "budgets": 0,  # page-weight budgets of the figures and pages
+    "glue": 0,  # myst-nb's glue without myst-nb (every chapter glues its numbers)
     "sliders": 0,
     "style": 0,
     "neurons": 1,  # 01 neurons: the neuron, dense layer, accuracy, gradient descent
