@@ -86,6 +86,7 @@ def step_derivative(x):
     return jnp.zeros_like(x)
 
 
+@jax.jit
 def sigmoid_derivative(x):
     """sigma' = sigma (1 - sigma): at most 1/4, reached at x = 0."""
     s = sigmoid(x)

@@ -225,7 +225,7 @@ def _neuron_setup(data, trained=None):
             ax.scatter(X[keep, 0], X[keep, 1], s=18, marker=marker, color=color, alpha=0.75,
                        label=f"{data.class_names[label]} (y = {label})", zorder=2)
         if trained is not None:
-            (t1, t2), tb = trained
+            (t1, t2), tb = np.asarray(trained[0]), trained[1]  # NumPy: unpacking compiles nothing
             ax.plot(*clip_line(float(t1), float(t2), -float(tb)), ":", color="0.35", linewidth=1.4,
                     label="trained boundary")
         ax.set(xlim=PLANE, ylim=PLANE, xlabel=f"x₁: {data.feature_names[0]} (standardised)",

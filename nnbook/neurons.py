@@ -233,6 +233,7 @@ def psp_closed_form(params: LIF, weight, tau_s, t):
     return params.v_rest + amplitude * (jnp.exp(-t / tau_s) - jnp.exp(-t / params.tau_m))
 
 
+@jax.jit
 def psp_peak_time(tau_m, tau_s):
     """When the postsynaptic potential peaks: t* = tau_m tau_s ln(tau_m / tau_s) / (tau_m - tau_s)."""
     return tau_m * tau_s * jnp.log(tau_m / tau_s) / (tau_m - tau_s)
