@@ -85,11 +85,14 @@ def _loss_on_grid(loss, X, Y):
 
 @partial(jax.jit, static_argnames=("loss",))
 def _losses_along(loss, path):
+    """The loss at every iterate of a path: one compiled call."""
     return jax.vmap(loss)(path)
 
 
 def _contours(ax, loss, xlim, ylim, levels, minimum):
-    X, Y = jnp.meshgrid(jnp.linspace(*xlim, 200), jnp.linspace(*ylim, 200))  # the same shapes in every figure
+    # Eager, but compiled once: every figure's mesh has the same shapes. (Inside a jit,
+    # linspace with traced ends rounds some points differently: the contours would move.)
+    X, Y = jnp.meshgrid(jnp.linspace(*xlim, 200), jnp.linspace(*ylim, 200))
     Z = _loss_on_grid(loss, X, Y)
     ax.contour(np.asarray(X), np.asarray(Y), np.asarray(Z), levels=levels, colors="0.6", linewidths=0.8)
     ax.plot(*minimum, "*", color="gold", markeredgecolor="0.2", markersize=13, label="minimum", zorder=3)
