@@ -52,7 +52,8 @@ def trajectory_frame(loss, trajectory, w_star, steps: int, x_of_step=None) -> Fr
     """Path and loss curve of the first ``steps`` steps, cut where the run diverged."""
     w_star = jnp.asarray(w_star, dtype=trajectory.dtype)
     excess, error, first_out = (np.asarray(a) for a in _summary(loss, trajectory, w_star))
-    path = np.asarray(trajectory)[: steps + 1]
+    whole = np.asarray(trajectory)  # NumPy from here on: no eager JAX op (each compiles per shape)
+    path = whole[: steps + 1]
     excess, error = excess[: steps + 1], error[: steps + 1]
     note = ""
     if first_out <= steps:
@@ -64,7 +65,7 @@ def trajectory_frame(loss, trajectory, w_star, steps: int, x_of_step=None) -> Fr
         note = "not converging: farther from the minimum than at the start"
     k = np.arange(len(path))
     x = k if x_of_step is None else x_of_step(k)
-    start = np.asarray(trajectory[0])
+    start = whole[0]
     lines = {"path": (path[:, 0], path[:, 1]), "loss": (x, excess), "start": ([start[0]], [start[1]])}
     return Frame(lines, note)
 
@@ -82,7 +83,15 @@ def _loss_on_grid(loss, X, Y):
     return jax.vmap(jax.vmap(lambda a, b: loss(jnp.array([a, b]))))(X, Y)
 
 
+@partial(jax.jit, static_argnames=("loss",))
+def _losses_along(loss, path):
+    """The loss at every iterate of a path: one compiled call."""
+    return jax.vmap(loss)(path)
+
+
 def _contours(ax, loss, xlim, ylim, levels, minimum):
+    # Eager, but compiled once: every figure's mesh has the same shapes. (Inside a jit,
+    # linspace with traced ends rounds some points differently: the contours would move.)
     X, Y = jnp.meshgrid(jnp.linspace(*xlim, 200), jnp.linspace(*ylim, 200))
     Z = _loss_on_grid(loss, X, Y)
     ax.contour(np.asarray(X), np.asarray(Y), np.asarray(Z), levels=levels, colors="0.6", linewidths=0.8)
@@ -126,7 +135,7 @@ def _quadratic_setup(fig):
     _loss_axes(right, QUADRATIC_STEPS, (1e-14, 1e4))
     eta, _ = tuned_plain(*QUADRATIC_CURVATURES)
     reference = momentum_descent(quadratic_loss, jnp.array(QUADRATIC_START), eta, 0.0, QUADRATIC_STEPS)
-    right.plot(np.arange(QUADRATIC_STEPS + 1), np.asarray(jax.vmap(quadratic_loss)(reference)), ":", color="0.45",
+    right.plot(np.arange(QUADRATIC_STEPS + 1), np.asarray(_losses_along(quadratic_loss, reference)), ":", color="0.45",
                label=f"tuned plain GD ($\\eta$ = {eta:.2g})\nfrom ({QUADRATIC_START[0]:g}, {QUADRATIC_START[1]:g})")
     right.set_title("loss per step")
     return [left, right]

@@ -244,11 +244,12 @@ def tiny_runs_figure(errors, grad_norms, target):
 
 def digit_images_figure(images, titles, cmap="gray_r", symmetric=False):
     """A row of 8 x 8 images (pixels or weights), each with its title."""
+    images = np.asarray(images)  # NumPy: iterating over a JAX array would compile a program to split it
     fig, axes = plt.subplots(1, len(images), figsize=(9.0, 1.3))
-    limit = float(np.max(np.abs(np.asarray(images)))) if symmetric else None
+    limit = float(np.max(np.abs(images))) if symmetric else None
     for ax, image, title in zip(axes, images, titles):
         kwargs = dict(vmin=-limit, vmax=limit) if symmetric else {}
-        ax.imshow(np.asarray(image).reshape(8, 8), cmap=cmap, **kwargs)
+        ax.imshow(image.reshape(8, 8), cmap=cmap, **kwargs)
         ax.set_title(str(title), fontsize=9)
         ax.axis("off")
     return fig

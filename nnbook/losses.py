@@ -55,6 +55,7 @@ def huber(prediction, target, delta=1.0):
     return jnp.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))
 
 
+@jax.jit  # one compiled program when called eagerly (inlined inside another jit)
 def huber_gradient(prediction, target, delta=1.0):
     """d huber / d prediction = the residual clipped to [-delta, delta]: an
     outlier pulls no harder than delta, however far away it is."""
@@ -74,6 +75,7 @@ IRLS_WEIGHTS = {
 ROBUST_LOSSES = tuple(IRLS_WEIGHTS)
 
 
+@partial(jax.jit, static_argnames=("outliers",))
 def corrupt(y, size, outliers: int = 3):
     """The targets with ``size`` added to the last ``outliers`` of them (the
     rightmost points, when the inputs are sorted)."""
@@ -122,6 +124,7 @@ def binary_cross_entropy_naive(logit, label):
     return -(label * jnp.log(p) + (1.0 - label) * jnp.log(1.0 - p))
 
 
+@jax.jit  # one compiled program when called eagerly (inlined inside another jit)
 def binary_cross_entropy_gradient(logit, label):
     """d/dz [y softplus(-z) + (1 - y) softplus(z)] = -y sigma(-z) + (1 - y) sigma(z) = sigma(z) - y = p - y."""
     return sigmoid(logit) - label
@@ -132,6 +135,7 @@ def sigmoid_squared_error(logit, label):
     return squared_error(sigmoid(logit), label)
 
 
+@jax.jit  # one compiled program when called eagerly (inlined inside another jit)
 def sigmoid_squared_error_gradient(logit, label):
     """Chain rule: (p - y) * sigma'(z) = (p - y) p (1 - p). The factor
     p (1 - p) <= 1/4 vanishes when the model is confident, right or wrong."""
@@ -174,6 +178,7 @@ def mean_cross_entropy(logits, labels):
     return jnp.mean(cross_entropy(logits, one_hot(labels, logits.shape[-1])))
 
 
+@jax.jit  # one compiled program when called eagerly (inlined inside another jit)
 def cross_entropy_gradient(logits, target):
     """d/dz cross_entropy = softmax(z) - y = p - y (for targets that sum to 1)."""
     return softmax(logits) - target
@@ -197,6 +202,7 @@ TINY_ERROR_TARGET = 0.2  # "learned": mean |p - y| below this
 TINY_LOSSES = ("cross-entropy", "squared error")
 
 
+@jax.jit  # one compiled program when called eagerly (inlined inside another jit)
 def tiny_probabilities(params):
     x = jnp.asarray(TINY_X)
     return sigmoid(params[0] * x + params[1])
@@ -229,6 +235,15 @@ def first_step_below(values, threshold):
 def tiny_run(loss_name: str, learning_rate, steps: int):
     """Gradient descent from TINY_START on one of the two losses: all iterates."""
     return gradient_descent(TINY_LOSS_FUNCTIONS[loss_name], jnp.array(TINY_START), learning_rate, steps)
+
+
+@partial(jax.jit, static_argnames=("loss_name", "steps"))
+def tiny_run_diagnostics(loss_name: str, learning_rate, steps: int):
+    """A :func:`tiny_run`, its :func:`tiny_error` per step and the size of the
+    gradient at every iterate, in one compiled call."""
+    run = tiny_run(loss_name, learning_rate, steps)
+    gradients = jax.vmap(jax.grad(TINY_LOSS_FUNCTIONS[loss_name]))(run)
+    return run, tiny_error(run), jnp.linalg.norm(gradients, axis=1)
 
 
 @partial(jax.jit, static_argnames=("loss_name", "steps"))
@@ -289,8 +304,10 @@ class DigitsClassifier:
 
     def curves(self, runs):
         """Training cross-entropy and test accuracy of every iterate of every run
-        of a :meth:`sweep`: two arrays of shape (rates, steps + 1)."""
-        return _digits_curves(runs, self.data.X_train, self.data.y_train, self.data.X_test, self.data.y_test)
+        of a :meth:`sweep`: two NumPy arrays of shape (rates, steps + 1) (NumPy, so
+        that picking numbers out of them compiles nothing)."""
+        return jax.device_get(
+            _digits_curves(runs, self.data.X_train, self.data.y_train, self.data.X_test, self.data.y_test))
 
 
 @partial(jax.jit, static_argnames=("loss", "steps"))
@@ -298,6 +315,7 @@ def _sweep(loss, params0, learning_rates, steps: int):
     return jax.vmap(lambda eta: gradient_descent(loss, params0, eta, steps))(learning_rates)
 
 
+@jax.jit
 def iterate(trajectory, *index):
     """One iterate of a stacked run of (W, b), e.g. ``iterate(runs, 2, -1)``:
     the last step of the third run."""

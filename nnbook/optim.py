@@ -36,12 +36,14 @@ def quadratic(A, w_star=None):
     return loss
 
 
+@jax.jit  # one compiled program, not one per eager op
 def rotation(angle):
     """The 2 x 2 rotation by ``angle`` radians: an orthogonal Q, Q^T Q = I."""
     c, s = jnp.cos(angle), jnp.sin(angle)
     return jnp.array([[c, -s], [s, c]])
 
 
+@jax.jit  # one compiled program when called eagerly (inside another jit it is inlined)
 def rosenbrock(w, a=1.0, b=100.0):
     """The Rosenbrock (1960) valley: (a - x)^2 + b (y - x^2)^2, minimum at (a, a^2)."""
     x, y = w[0], w[1]
@@ -129,6 +131,7 @@ class Divergence(NamedTuple):
     step: int  # first step that left the bound (len(trajectory) if none did)
 
 
+@jax.jit
 def divergence_step(trajectory, w_star, factor: float = 10.0):
     """First step whose iterate is ``factor`` times farther from ``w_star``
     than the start, or not finite; ``len(trajectory)`` if there is none.
@@ -152,6 +155,7 @@ def divergence(trajectory, w_star, factor: float = 10.0) -> Divergence:
 # ----------------------------------------------------------------------------
 
 
+@partial(jax.jit, static_argnames=("steps",))
 def quadratic_1d_iterates(curvature, learning_rate, w0, steps: int):
     """Closed form of gradient descent on L(w) = lambda w^2 / 2: w_k = (1 - eta lambda)^k w_0."""
     k = jnp.arange(steps + 1)
@@ -190,8 +194,13 @@ def divergence_threshold(loss: Callable, w0, lo: float, hi: float, steps: int = 
 
 def condition_number(A) -> float:
     """kappa = largest / smallest eigenvalue of a symmetric positive definite matrix."""
-    eig = jnp.linalg.eigvalsh(jnp.asarray(A))
-    return float(eig[-1] / eig[0])
+    return float(_eigenvalue_ratio(jnp.asarray(A)))
+
+
+@jax.jit
+def _eigenvalue_ratio(A):
+    eig = jnp.linalg.eigvalsh(A)
+    return eig[-1] / eig[0]
 
 
 def tuned_plain(lambda_min: float, lambda_max: float) -> tuple[float, float]:
@@ -234,15 +243,25 @@ def momentum_rate(learning_rate, momentum, curvatures):
 def measured_rate(trajectory, w_star, start: int, stop: int) -> float:
     """Contraction per step measured on a trajectory,
     (|w_stop - w*| / |w_start - w*|)^(1 / (stop - start))."""
-    error = jnp.linalg.norm(jnp.asarray(trajectory) - jnp.asarray(w_star), axis=-1)
-    return float((error[stop] / error[start]) ** (1.0 / (stop - start)))
+    return float(_measured_rate(jnp.asarray(trajectory), jnp.asarray(w_star), start, stop))
+
+
+@jax.jit
+def _measured_rate(trajectory, w_star, start, stop):
+    error = jnp.linalg.norm(trajectory - w_star, axis=-1)
+    return (error[stop] / error[start]) ** (1.0 / (stop - start))
 
 
 def steps_to_reach(trajectory, w_star, tolerance: float) -> int:
     """First step k with |w_k - w*| <= tolerance * |w_0 - w*| (-1 if never)."""
-    error = jnp.linalg.norm(jnp.asarray(trajectory) - jnp.asarray(w_star), axis=-1)
+    return int(_steps_to_reach(jnp.asarray(trajectory), jnp.asarray(w_star), tolerance))
+
+
+@jax.jit
+def _steps_to_reach(trajectory, w_star, tolerance):
+    error = jnp.linalg.norm(trajectory - w_star, axis=-1)
     reached = error <= tolerance * error[0]
-    return int(jnp.argmax(reached)) if bool(reached.any()) else -1
+    return jnp.where(reached.any(), jnp.argmax(reached), -1)
 
 
 # ----------------------------------------------------------------------------
