@@ -1,5 +1,6 @@
 """The two faces of an interactive figure (nnbook.sliders), driven headlessly."""
 
+import dataclasses
 import io
 import math
 import re
@@ -220,6 +221,23 @@ def test_one_output_carries_both_faces():
     assert 'class="nnbook-static"' in bundle["text/html"]
     assert bundle["text/plain"] == "<interactive figure 'parabola': a = 1, shift = 0>"
     assert "Binder" not in bundle["text/html"] and "nnbook-live-note" not in bundle["text/html"]
+
+
+def test_both_faces_share_one_drawn_background():
+    """interactive_figure runs ``setup`` once (it is the slow part of a figure),
+    and each face comes out exactly as if it had drawn its own."""
+    calls = []
+
+    def counted_setup(fig):
+        calls.append(fig)
+        return setup(fig)
+
+    spec = dataclasses.replace(make_spec(), setup=counted_setup)
+    figure = interactive_figure(spec)
+    assert len(calls) == 1
+    assert figure.static.html == static_figure(spec).html  # no live line in the page's background
+    assert figure.live.image.value == live_figure(spec).image.value
+    assert len(calls) == 3
 
 
 def test_both_faces_start_at_the_initial_values():

@@ -393,11 +393,11 @@ class LiveFigure:
     """Sliders and an image; moving a slider calls the frame function and
     redraws only the lines over the cached background."""
 
-    def __init__(self, spec: FigureSpec):
+    def __init__(self, spec: FigureSpec, canvas: _Canvas | None = None):
         import ipywidgets as widgets  # imported here: the static face needs no widgets
 
         self.spec = spec
-        self.fig, self.canvas, self.axes, note_xy = _new_canvas(spec)
+        self.fig, self.canvas, self.axes, note_xy = canvas or _new_canvas(spec)
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.lines = {
             name: self.axes[s.axes].plot([], [], animated=True, **_line_kwargs(s))[0] for name, s in spec.styles.items()
@@ -498,10 +498,11 @@ def _live_slider(widgets, control: Control):
     return widgets.FloatSlider(min=lo, max=hi, step=step, **common)
 
 
-def live_figure(spec: FigureSpec) -> LiveFigure:
-    """The live face alone: display the returned object in a notebook cell."""
+def live_figure(spec: FigureSpec, canvas: _Canvas | None = None) -> LiveFigure:
+    """The live face alone: display the returned object in a notebook cell.
+    (``canvas``: a drawn background to take over, see :func:`interactive_figure`.)"""
     checked_frame(spec, spec.initial_params())  # fail early, with the message, on bad input
-    return LiveFigure(spec)
+    return LiveFigure(spec, canvas)
 
 
 # ----------------------------------------------------------------------------
@@ -569,7 +570,7 @@ _STATIC_JS = """
 class StaticFigure:
     """An HTML/JS slider figure that needs no kernel; display it in a cell."""
 
-    def __init__(self, spec: FigureSpec, caption: str):
+    def __init__(self, spec: FigureSpec, caption: str, canvas: _Canvas | None = None):
         self.spec = spec
         self.caption = caption
         self.moving = [c for c in spec.controls if not c.fixed_on_page]
@@ -579,7 +580,7 @@ class StaticFigure:
                 "give at least one control a grid of two or more values."
             )
         self.frames = evaluate_grid(spec)
-        fig, canvas, axes, self.note_xy = _new_canvas(spec)
+        fig, canvas, axes, self.note_xy = canvas or _new_canvas(spec)
         self.axes = axes
         width, height = canvas.get_width_height()
         self.background_png = _png(canvas)
@@ -688,12 +689,14 @@ DEFAULT_CAPTION = (
 )
 
 
-def static_figure(spec: FigureSpec, caption: str | None = None, budget: int = STATIC_FIGURE_BYTES) -> StaticFigure:
+def static_figure(
+    spec: FigureSpec, caption: str | None = None, budget: int = STATIC_FIGURE_BYTES, canvas: _Canvas | None = None
+) -> StaticFigure:
     """The static face alone: display the returned object in a notebook cell.
 
     Raises ValueError if its HTML is over ``budget`` bytes (the page weight
     budget of one figure, :mod:`nnbook.budgets`)."""
-    figure = StaticFigure(spec, caption or DEFAULT_CAPTION)
+    figure = StaticFigure(spec, caption or DEFAULT_CAPTION, canvas)
     size = len(figure.html.encode("utf-8"))
     if size > budget:
         sizes = " x ".join(f"{len(c.grid)} {c.name}" for c in figure.moving)
@@ -733,5 +736,10 @@ def interactive_figure(spec: FigureSpec, caption: str | None = None) -> Interact
     what JupyterLab shows), the static slider (``text/html``, what the book
     shows: ``nb_mime_priority_overrides`` in _config.yml drops the widget view
     there) and a stable ``text/plain``; nbval compares the last two."""
-    static = static_figure(spec, caption)
-    return InteractiveFigure(live_figure(spec), static)
+    # One background for both faces: ``setup`` (contours, mathtext, the
+    # constrained layout) costs 0.5-1.3 s per figure, too much to pay twice in a
+    # chapter's Run All. The static face reads the drawn background first; the
+    # live face then draws its lines over it.
+    canvas = _new_canvas(spec)
+    static = static_figure(spec, caption, canvas=canvas)
+    return InteractiveFigure(live_figure(spec, canvas), static)
