@@ -208,11 +208,17 @@ def report_execution(ex: dict):
             limit = TRANSFER_CHAPTER_COLD_S if any(k in name for k in LONG_CHAPTERS) else CHAPTER_COLD_S
             worst = max(worst, (cold["total"] / limit, f"{cold['total']:.1f} s ({name})"))
             warm = f"{d['warm']['total']:.1f}" if d["warm"] else "-"
-            rows.append([name, *(f"{cold[k]:.1f}" for k in execution.KEYS), warm])
+            rows.append([name, *(f"{cold[k]:.1f}" for k in execution.KEYS), warm, cold.get("programs", "-")])
+    slowest = [[pathlib.Path(name).stem[:2], f"{c['code_cell']}", f"{c['seconds']:.1f}", f"{c['compile']:.1f}",
+                c["programs"], f"`{c['head']}`"] for name, d in ex.items() for c in d.get("slowest_cells", [])[:3]]
     return ([["cold Run All of a chapter < 20 s (transfer learning, frontiers 60 s)", f"worst {worst[1]}",
                verdict(worst[0])]],
             errors + ["", "### Chapter Run All (nbclient, s; cold = empty JAX cache, warm = filled)", "", table(
-                ["chapter", "kernel start", "imports", "JAX compile", "rest", "total cold", "total warm"], rows)])
+                ["chapter", "kernel start", "imports", "JAX compile", "rest", "total cold", "total warm",
+                 "XLA programs compiled (cold)"], rows)]
+            + (["", "Where a cold run goes: each chapter's three slowest code cells (first cold run; "
+                "`python -m benchmarks.execution CHAPTER` lists eight)", "",
+                table(["ch", "code cell", "s", "compile s", "programs", "first line"], slowest)] if slowest else []))
 
 
 def report_live(ch: dict):

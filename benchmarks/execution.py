@@ -99,8 +99,10 @@ def measure(chapters: list[pathlib.Path], repeat: int, root: pathlib.Path) -> di
                 errors.append(str(exc)[-500:])
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
-        out[name] = {kind: {k: statistics.median(run[k] for run in rs) for k in KEYS} if rs else None
+        out[name] = {kind: {k: statistics.median(run[k] for run in rs) for k in (*KEYS, "programs")} if rs else None
                      for kind, rs in runs.items()} | {"errors": errors}
+        # where the cold time went, from the first cold run: the chapter's slowest cells
+        out[name]["slowest_cells"] = runs["cold"][0]["slowest_cells"] if runs["cold"] else []
     return out
 
 
