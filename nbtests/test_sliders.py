@@ -15,6 +15,7 @@ from PIL import Image as PILImage
 from conftest import check_faces_start_at_initial, static_data
 from nnbook.budgets import STATIC_FIGURE_BYTES
 from nnbook.sliders import (
+    NOTE_COLOR,
     Control,
     FigureSpec,
     Frame,
@@ -256,6 +257,28 @@ def test_the_note_is_at_the_same_pixel_on_both_faces():
     assert text.get_text() == live.note.get_text() == "a note"
     # above the axes, in the band kept free for it
     assert height - y < height - live.axes[0].bbox.y1
+
+
+def test_the_live_note_is_painted_in_its_band_and_nowhere_else():
+    """The live face paints its note with Pillow (nnbook.sliders.LiveFigure._paint_note):
+    the pixels it changes are in the band above the axes, from the note's x on,
+    in the note's colour; without a note the band is the bare background."""
+    fixed_lines = parabola_frame(1.0, 0.0).lines
+    spec = make_spec(frame=lambda a, shift: Frame(fixed_lines, note="a note" if a > 1 else ""))
+    live = live_figure(spec)
+    pixels = lambda: np.asarray(PILImage.open(io.BytesIO(live.image.value)))[..., :3].astype(int)
+    live.update(a=0.5)
+    bare = pixels()
+    live.update(a=2.0)
+    noted = pixels()
+    rows, cols = np.nonzero((noted != bare).any(axis=-1))
+    assert rows.size > 50  # the text's pixels
+    assert rows.max() < live._band_rows < live.canvas.get_width_height()[1] - live.axes[0].bbox.y1
+    assert cols.min() >= live.note.get_position()[0] - 1
+    ink = np.abs(noted[rows, cols] - np.array(PILImage.new("RGB", (1, 1), NOTE_COLOR).getpixel((0, 0)))).sum(axis=1)
+    assert ink.min() < 40  # some pixels are the note's red (the rest are its anti-aliased edges)
+    live.update(a=0.5)
+    np.testing.assert_array_equal(pixels(), bare)
 
 
 def test_one_figure_legend_outside_the_axes_with_every_label_once():
