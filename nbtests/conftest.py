@@ -13,6 +13,10 @@ import warnings  # noqa: E402
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
+# nnbook sets XLA_FLAGS before JAX first computes (nnbook/__init__.py): the
+# tests compile as the chapters do, and compute the same last bits.
+import nnbook  # noqa: E402, F401
+
 
 @pytest.fixture
 def float64_and_no_warnings():

@@ -6,6 +6,7 @@ Taught in chapter 0 ("How to use this book"); reused wherever a chapter checks
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, NamedTuple
 
 import jax
@@ -29,9 +30,14 @@ def central_difference(f: Callable, x, h: float = 1e-5):
 
 def relative_error(a, b) -> float:
     """||a - b|| / max(||a||, ||b||) (0 if both are 0): the number a gradient check reports."""
-    a, b = jnp.asarray(a), jnp.asarray(b)
-    scale = max(float(jnp.linalg.norm(a)), float(jnp.linalg.norm(b)))
-    return 0.0 if scale == 0.0 else float(jnp.linalg.norm(a - b)) / scale
+    norm_a, norm_b, norm_difference = (float(n) for n in _norms(jnp.asarray(a), jnp.asarray(b)))
+    scale = max(norm_a, norm_b)
+    return 0.0 if scale == 0.0 else norm_difference / scale
+
+
+@jax.jit
+def _norms(a, b):
+    return jnp.linalg.norm(a), jnp.linalg.norm(b), jnp.linalg.norm(a - b)
 
 
 def tangent_line(f: Callable, x0: float, xs):
@@ -79,9 +85,16 @@ def gradient_check(f: Callable, x, closed_form=None, h: float = 1e-5) -> Gradien
 
     Example: ``gradient_check(lambda w: jnp.sum(w**2), w, closed_form=2 * w)``.
     """
-    autodiff = jax.grad(f)(x)
+    autodiff, differences = _autodiff_and_differences(f, x, h)
     expected = closed_form(x) if callable(closed_form) else closed_form
     return GradientCheck(
-        vs_finite_differences=relative_error(autodiff, central_difference(f, x, h)),
+        vs_finite_differences=relative_error(autodiff, differences),
         vs_closed_form=None if expected is None else relative_error(autodiff, expected),
     )
+
+
+@partial(jax.jit, static_argnums=0)
+def _autodiff_and_differences(f: Callable, x, h):
+    """``jax.grad(f)(x)`` and :func:`central_difference` in one compiled call
+    (run eagerly, each of their small operations compiles its own program)."""
+    return jax.grad(f)(x), central_difference(f, x, h)
