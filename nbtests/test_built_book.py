@@ -38,6 +38,17 @@ def test_no_traceback_or_warning_reaches_a_page(pages, name):
 
 
 @pytest.mark.parametrize("name", chapter_names())
+def test_what_a_cell_prints_is_one_block(pages, name):
+    # A cell's printed lines arrive in several stream messages when it
+    # computes between prints; nb_merge_streams (_config.yml) shows them as one
+    # block, not one box per message.
+    for output in pages[name].select("div.cell_output"):
+        kinds = [" ".join(div.get("class", [])) for div in output.find_all("div", recursive=False)]
+        streams = [i for i, kind in enumerate(kinds) if "output stream" in kind]
+        assert all(b - a > 1 for a, b in zip(streams, streams[1:])), f"{name}: a printout split into boxes"
+
+
+@pytest.mark.parametrize("name", chapter_names())
 def test_chapters_have_launch_buttons(pages, name):
     links = [a.get("href", "") for a in pages[name].find_all("a")]
     assert any("mybinder.org/v2/gh/" in h and name in h for h in links), f"{name}: no Binder button"
