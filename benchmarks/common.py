@@ -52,6 +52,29 @@ def cell_timeout(root: pathlib.Path = ROOT) -> int:
     return int(match[1])
 
 
+def stored_run_seconds(notebook: pathlib.Path) -> float:
+    """How long the notebook's stored outputs took to compute: from the first
+    cell's start to the last cell's reply, as nbclient records them (0 if it
+    recorded nothing)."""
+    from datetime import datetime
+
+    stamps = [c["metadata"]["execution"] for c in json.loads(notebook.read_text())["cells"]
+              if "execution" in c.get("metadata", {})]
+    if not stamps:
+        return 0.0
+    start, end = (datetime.fromisoformat(s.replace("Z", "+00:00")) for s in
+                  (stamps[0]["iopub.execute_input"], stamps[-1]["shell.execute_reply"]))
+    return (end - start).total_seconds()
+
+
+def longest_first(notebooks: list[str]) -> list[str]:
+    """The notebooks, the longest stored run first: strict nbval hands them out
+    to its workers in this order, so the long chapters start at once and the
+    short ones fill in at the end (in file order, the longest, chapter 7, came
+    last and ran alone)."""
+    return sorted(notebooks, key=lambda nb: -stored_run_seconds(ROOT / nb))
+
+
 def toc_files(root: pathlib.Path = ROOT) -> list[str]:
     """The book's pages in _toc.yml order (root first), without suffix."""
     return re.findall(r"^\s*(?:-\s*)?(?:root|file):\s*(\S+)\s*$", (root / "_toc.yml").read_text(), re.M)
