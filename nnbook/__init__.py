@@ -19,9 +19,11 @@ __version__ = "0.1.0"
 # Compiling is most of a chapter's cold Run All: its many small XLA programs
 # (benchmarks/execution.py measures it). XLA's CPU compiler has two code
 # generators for fused loops; the newer, MLIR-based "fusion emitters" (its
-# default) take 25-30 % longer to compile this book's programs, and run them
-# no faster. The older one computes the same operations (a few functions, exp
-# among them, differ in the last bit or two). XLA reads XLA_FLAGS once, when
+# default) took 25-40 % longer to compile this book's chapters. They run big
+# training steps faster (chapter 6's full-batch Adam step: 455 against 673 us),
+# so chapter 7, mostly training, is about 10 % slower with the older ones, and
+# every other chapter faster (README, "Targets"). Both compute the same
+# operations; a few results differ in the last bit or two. XLA reads XLA_FLAGS once, when
 # JAX first computes, so the flag is set here: every chapter imports nnbook
 # before it computes (nbtests/test_compile_flags.py runs each chapter's setup
 # cell to check it). A flag XLA does not know stops the process, so it is set
