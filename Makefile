@@ -57,10 +57,18 @@ help:
 	@echo "make test-latest   the test suite in .venv-latest with the newest direct dependencies (canary)"
 	@echo "make binder-check  what Binder does: fresh venv from requirements.txt, execute every chapter, widget extension"
 
+# uv installs the same exact pins as pip would, in ~15 s where pip takes ~100 s
+# on 2 cores (uv fetches and unpacks in parallel; measured on an empty cache).
+# Where uv cannot be had (a registry without it, a mirror that only pip is
+# configured for: uv does not read pip.conf), pip installs the same list.
+UV_VERSION   := 0.13.9
 $(STAMP): requirements.txt pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements.txt
+	{ $(BIN)/pip install --quiet uv==$(UV_VERSION) \
+		&& $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt; } \
+		|| { echo "uv could not install requirements.txt: pip installs it instead"; \
+		     $(BIN)/pip install --quiet -r requirements.txt; }
 	touch $@
 
 venv: $(STAMP)
