@@ -57,8 +57,12 @@ help:
 	@echo "make test-latest   the test suite in .venv-latest with the newest direct dependencies (canary)"
 	@echo "make binder-check  what Binder does: fresh venv from requirements.txt, execute every chapter, widget extension"
 
-# uv installs the same exact pins as pip would, in ~15 s where pip takes ~100 s
-# on 2 cores (uv fetches and unpacks in parallel; measured on an empty cache).
+# uv installs the same exact pins as pip would, in ~30 s where pip takes ~100 s
+# on 2 cores (uv fetches, unpacks and compiles in parallel; measured on an
+# empty cache). --compile-bytecode writes the .pyc files as pip does: where
+# PYTHONDONTWRITEBYTECODE is set (as on this book's CI machine) Python never
+# writes them itself, and every process would import from source (jax,
+# matplotlib and scikit-learn: 9 s instead of 4.5 s, in every kernel and worker).
 # Where uv cannot be had (a registry without it, a mirror that only pip is
 # configured for: uv does not read pip.conf), pip installs the same list.
 UV_VERSION   := 0.13.9
@@ -66,7 +70,7 @@ $(STAMP): requirements.txt pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	{ $(BIN)/pip install --quiet uv==$(UV_VERSION) \
-		&& $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt; } \
+		&& $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt; } \
 		|| { echo "uv could not install requirements.txt: pip installs it instead"; \
 		     $(BIN)/pip install --quiet -r requirements.txt; }
 	touch $@
