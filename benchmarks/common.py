@@ -93,7 +93,7 @@ def summary(xs) -> dict:
 def env(**extra) -> dict:
     """The environment the Makefile gives notebooks, plus ``extra``."""
     e = dict(os.environ, JAX_PLATFORMS="cpu", PYDEVD_DISABLE_FILE_VALIDATION="1",
-             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.1", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
              PIP_DISABLE_PIP_VERSION_CHECK="1")
     for k in ("MAKEFLAGS", "MAKELEVEL", "JAX_COMPILATION_CACHE_DIR", "VIRTUAL_ENV"):
         e.pop(k, None)
