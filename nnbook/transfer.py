@@ -366,34 +366,60 @@ def start_params(way, source, key, n_classes: int):
     return jax.tree.map(choose, fresh, headed, whole)
 
 
-def sample_labels(key, pool, k: int):
-    """k random examples of each class from the pool: (classes * k, d) and labels."""
-    n_classes, n_pool, _ = pool.shape
+def class_orders(key, n_classes: int, n_pool: int):
+    """Each class's pool in a random order, one key per class: (classes, n_pool) indices."""
     keys = jax.random.split(key, n_classes)
-    picks = jax.vmap(lambda kk: jax.random.permutation(kk, n_pool)[:k])(keys)
-    X = jnp.take_along_axis(pool, picks[:, :, None], axis=1).reshape(n_classes * k, -1)
+    return jax.vmap(lambda kk: jax.random.permutation(kk, n_pool))(keys)
+
+
+def first_k(pool, orders, k: int):
+    """The first k examples of each class in the given orders: (classes * k, d) and labels."""
+    n_classes = pool.shape[0]
+    X = jnp.take_along_axis(pool, orders[:, :k, None], axis=1).reshape(n_classes * k, -1)
     y = jnp.repeat(jnp.arange(n_classes, dtype=jnp.int32), k)
     return X, y
 
 
-@partial(jax.jit, static_argnames=("k", "steps"))
-def adapt(keys, way, source, task: Task, k: int, learning_rates, steps: int):
-    """Adapt ``source`` to ``task`` the given way with k labels per class, for
-    every learning rate and every seed: one ``vmap`` over seeds inside one over
-    learning rates. ``source`` has a leading seed axis (one source model per
-    seed, or the same one repeated). Returns validation and test accuracy,
-    shape (rates, seeds), and the validation learning curves (rates, seeds, steps)."""
-    n_classes = task.pool.shape[0]
+def sample_labels(key, pool, k: int):
+    """k random examples of each class from the pool: (classes * k, d) and labels."""
+    return first_k(pool, class_orders(key, *pool.shape[:2]), k)
 
-    def one_run(key, source_params, learning_rate):
+
+@jax.jit
+def run_draws(keys, way, source, pool):
+    """The random part of every seed's run: each class's pool in a random
+    order (its first k are :func:`sample_labels`' k labels) and the starting
+    parameters. Nothing here depends on k, so one compiled program serves every
+    k. (Inside the training program the random numbers made each k's compile
+    take 5 s instead of 1.)"""
+    def one(key, source_params):
         k_sample, k_init = jax.random.split(key)
-        X, y = sample_labels(k_sample, task.pool, k)
-        params = start_params(way, source_params, k_init, n_classes)
+        return class_orders(k_sample, *pool.shape[:2]), start_params(way, source_params, k_init, pool.shape[0])
+
+    return jax.vmap(one)(keys, source)
+
+
+@partial(jax.jit, static_argnames=("k", "steps"))
+def train_runs(orders, starts, way, task: Task, k: int, learning_rates, steps: int):
+    """Every seed's run (from :func:`run_draws`) at every learning rate: one
+    ``vmap`` over seeds inside one over learning rates."""
+    def one_run(order, params, learning_rate):
+        X, y = first_k(task.pool, order, k)
         params, curve = train(params, X, y, learning_rate, steps, jnp.where(way == 1, 0.0, 1.0), task.X_val, task.y_val)
         return curve[-1], accuracy(params, task.X_test, task.y_test), curve
 
     over_seeds = jax.vmap(one_run, in_axes=(0, 0, None))
-    return jax.vmap(over_seeds, in_axes=(None, None, 0))(keys, source, learning_rates)
+    return jax.vmap(over_seeds, in_axes=(None, None, 0))(orders, starts, learning_rates)
+
+
+def adapt(keys, way, source, task: Task, k: int, learning_rates, steps: int):
+    """Adapt ``source`` to ``task`` the given way with k labels per class, for
+    every learning rate and every seed. ``source`` has a leading seed axis (one
+    source model per seed, or the same one repeated). Returns validation and
+    test accuracy, shape (rates, seeds), and the validation learning curves
+    (rates, seeds, steps)."""
+    orders, starts = run_draws(keys, way, source, task.pool)
+    return train_runs(orders, starts, way, task, k, learning_rates, steps)
 
 
 def repeat_seeds(params, n: int):
