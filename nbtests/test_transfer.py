@@ -108,6 +108,29 @@ def test_sample_labels_draws_k_distinct_examples_of_each_class():
         assert len(rows) == 4 and rows <= {tuple(r) for r in np.asarray(pool[c])}
 
 
+def test_each_run_draws_what_sample_labels_and_start_params_draw_from_its_seed():
+    # adapt draws outside its training program (run_draws), then trains on the first k of each
+    # class's order: the labels and starting weights of each seed must be those drawn from its key
+    # directly (k_sample, k_init = split(key)), written here without first_k or class_orders.
+    pool = jnp.arange(3 * 6 * 2, dtype=jnp.float32).reshape(3, 6, 2)
+    source = tr.init_mlp(jax.random.key(1), 2, 5, 3)
+    keys = jax.random.split(jax.random.key(2), 2)
+    for way in range(4):
+        orders, starts = tr.run_draws(keys, way, tr.repeat_seeds(source, 2), pool)
+        for seed, key in enumerate(keys):
+            k_sample, k_init = jax.random.split(key)
+            picks = [jax.random.permutation(kk, 6)[:2] for kk in jax.random.split(k_sample, 3)]
+            X, y = tr.first_k(pool, orders[seed], 2)
+            labelled = [np.asarray(pool[c])[np.asarray(p)] for c, p in enumerate(picks)]
+            np.testing.assert_array_equal(X, np.concatenate(labelled))
+            np.testing.assert_array_equal(y, [0, 0, 1, 1, 2, 2])
+            # compiled, as the draws always were: XLA rounds the scaled normal draws of
+            # init_mlp in the last bit differently from eager, op-by-op dispatch
+            expected = jax.jit(tr.start_params, static_argnums=3)(way, source, k_init, 3)
+            for name in expected:
+                np.testing.assert_array_equal(starts[name][seed], expected[name], err_msg=f"way {way}, {name}")
+
+
 def test_steps_to_reach_and_zero_crossing():
     curves = np.array([[0.1, 0.5, 0.7, 0.9], [0.1, 0.2, 0.3, 0.4]])
     assert tr.steps_to_reach(curves, 0.7).tolist() == [3, -1]
