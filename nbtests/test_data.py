@@ -4,11 +4,12 @@ copy of it (digits, iris, diabetes) or its defining geometry (the moons)."""
 import sys
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from sklearn import datasets
 
-from nnbook.data import DIGITS_TEST, diabetes, digits, iris_petals, moons
+from nnbook.data import DIGITS_TEST, MOONS_DRAW, diabetes, digits, iris_petals, moons
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +46,31 @@ def test_moons_are_balanced_deterministic_and_shaped_like_make_moons():
     assert np.all(X1[:, 1] <= 0.5)
     again, _ = moons(jax.random.key(0), 101, noise=0.0)
     np.testing.assert_array_equal(X, again)
+
+
+def moons_drawn_for_n(key, n, noise):
+    """moons as first written: every random number drawn for exactly n points."""
+    k_angle, k_noise = jax.random.split(key)
+    labels = (jnp.arange(n) >= n // 2).astype(jnp.int32)
+    t = jax.random.uniform(k_angle, (n,), maxval=jnp.pi)
+    upper = jnp.stack([jnp.cos(t), jnp.sin(t)], axis=1)
+    lower = jnp.stack([1.0 - jnp.cos(t), 0.5 - jnp.sin(t)], axis=1)
+    X = jnp.where(labels[:, None] == 0, upper, lower)
+    return X + noise * jax.random.normal(k_noise, X.shape), labels
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_moons_cut_from_one_long_draw_are_the_numbers_drawn_for_n(x64):
+    # The claim of moons' docstring, bit for bit, for the sizes the book uses
+    # (200 and 1000 in chapter 5), odd ones, and past MOONS_DRAW (drawn for n).
+    with jax.enable_x64(x64):
+        for n in (1, 101, 200, 1000, MOONS_DRAW, MOONS_DRAW + 1):
+            key = jax.random.key(n)
+            X, labels = moons(key, n, noise=0.2)
+            X_n, labels_n = jax.jit(moons_drawn_for_n, static_argnums=1)(key, n, 0.2)
+            assert X.dtype == X_n.dtype and X.shape == (n, 2)
+            np.testing.assert_array_equal(X, X_n)
+            np.testing.assert_array_equal(labels, labels_n)
 
 
 def test_iris_petals_are_the_two_hard_species_standardised():

@@ -83,19 +83,36 @@ class Labelled(NamedTuple):
     labels: jnp.ndarray  # (n,) integer classes
 
 
-@partial(jax.jit, static_argnames=("n",))
+MOONS_DRAW = 4096  # moons() of up to this many points all come from one compiled program
+
+
+@partial(jax.jit, static_argnames=("size",))
+def _moons(key, size: int, half, noise):
+    k_angle, k_noise = jax.random.split(key)
+    labels = (jnp.arange(size) >= half).astype(jnp.int32)
+    t = jax.random.uniform(k_angle, (size,), maxval=jnp.pi)
+    upper = jnp.stack([jnp.cos(t), jnp.sin(t)], axis=1)
+    lower = jnp.stack([1.0 - jnp.cos(t), 0.5 - jnp.sin(t)], axis=1)
+    X = jnp.where(labels[:, None] == 0, upper, lower)
+    return X + noise * jax.random.normal(k_noise, X.shape), labels
+
+
 def moons(key, n: int, noise: float = 0.2) -> Labelled:
     """Two interleaving half circles in the plane, as in scikit-learn's
     ``make_moons``, drawn with a JAX key: n // 2 points of class 0 on the
     upper arc (cos t, sin t), the rest of class 1 on the lower arc
-    (1 - cos t, 1/2 - sin t), t uniform in [0, pi], plus Gaussian noise."""
-    k_angle, k_noise = jax.random.split(key)
-    labels = (jnp.arange(n) >= n // 2).astype(jnp.int32)
-    t = jax.random.uniform(k_angle, (n,), maxval=jnp.pi)
-    upper = jnp.stack([jnp.cos(t), jnp.sin(t)], axis=1)
-    lower = jnp.stack([1.0 - jnp.cos(t), 0.5 - jnp.sin(t)], axis=1)
-    X = jnp.where(labels[:, None] == 0, upper, lower)
-    return Labelled(X + noise * jax.random.normal(k_noise, X.shape), labels)
+    (1 - cos t, 1/2 - sin t), t uniform in [0, pi], plus Gaussian noise.
+
+    Up to ``MOONS_DRAW`` points, they are the first n of ``MOONS_DRAW``
+    drawn by one compiled program: the same numbers as a draw of n (JAX's
+    generator is counter-based, point i depends on the key and i alone, as
+    in ``nnbook.mlp.normal``), without compiling a program for each n."""
+    size = MOONS_DRAW if n <= MOONS_DRAW and jax.config.jax_threefry_partitionable else n
+    X, labels = _moons(key, size, n // 2, noise)
+    if size == n:
+        return Labelled(X, labels)
+    # cut in NumPy and moved back with device_put: jnp would compile a program per n
+    return Labelled(jax.device_put(np.asarray(X)[:n]), jax.device_put(np.asarray(labels)[:n]))
 
 
 # ----------------------------------------------------------------------------
