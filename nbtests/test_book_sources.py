@@ -53,8 +53,8 @@ def nnbook_imports(module: str) -> set[str]:
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == "nnbook":
-                found |= {alias.name for alias in node.names}
+            if node.module == "nnbook":  # modules, not the package's own names (OPTIMISED)
+                found |= {alias.name for alias in node.names if (NNBOOK / f"{alias.name}.py").is_file()}
             elif node.module.startswith("nnbook."):
                 found.add(node.module.split(".")[1])
         elif isinstance(node, ast.Import):

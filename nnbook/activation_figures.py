@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs on every slider move
 from nnbook.activations import gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 from nnbook.sliders import Control, FigureSpec, Frame, Style
 
@@ -53,7 +54,7 @@ def _explorer_functions(slope):
     }
 
 
-@jax.jit
+@jax.jit(compiler_options=OPTIMISED)
 def explorer_curves(scale, bias, slope):
     """phi(a x + b) and phi'(a x + b) on the drawn grid for every activation
     (the slope by ``jax.grad``), and the fraction of the x axis where the slope

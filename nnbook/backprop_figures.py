@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs long (nnbook/__init__.py)
 from nnbook.autodiff import Value, topological_order
 from nnbook.mlp import (
     CURVE_STEPS,
@@ -114,7 +115,7 @@ def probability_grid(params, xlim, ylim, shape=GRID_SHAPE):
     return gx, gy, softmax(forward(params, points))[:, 1].reshape(shape)
 
 
-@jax.jit
+@partial(jax.jit, compiler_options=OPTIMISED)
 def _frame_data(history, width_index, step, xlim, ylim, data):
     """One frame's JAX work in one compiled call: pick the parameters of one
     width after one step (traced indices: no recompilation), evaluate them on

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nnbook import OPTIMISED, optimised  # compiled with LLVM's optimisations: runs long (nnbook/__init__.py)
 from nnbook.optim import (
     QUADRATIC_CURVATURES,
     QUADRATIC_MINIMUM,
@@ -37,7 +38,7 @@ from nnbook.sliders import Control, FigureSpec, Frame, Style
 LOSS_FLOOR = 1e-30  # an exact zero has no logarithm; plotted below the axes anyway
 
 
-@partial(jax.jit, static_argnames=("loss",))
+@partial(jax.jit, static_argnames=("loss",), compiler_options=OPTIMISED)
 def _summary(loss, trajectory, w_star):
     """Everything a frame needs from a trajectory, in one compiled call (eager
     JAX ops cost tens of microseconds each; a slider redraw has 50 ms in all)."""
@@ -70,20 +71,24 @@ def trajectory_frame(loss, trajectory, w_star, steps: int, x_of_step=None) -> Fr
     return Frame(lines, note)
 
 
+# run on every slider move: its own optimised program (momentum_descent itself is also called inside jit)
+_momentum_descent_optimised = optimised(momentum_descent, static_argnames=("loss", "steps"))
+
+
 def descent_frame(loss, w_star, w0, learning_rate, momentum, steps, max_steps) -> Frame:
     """Heavy-ball trajectory and its loss curve. Always runs ``max_steps`` (one
     compiled program for every value of the steps slider) and shows ``steps``."""
-    trajectory = momentum_descent(loss, jnp.asarray(w0, float), learning_rate, momentum, max_steps)
+    trajectory = _momentum_descent_optimised(loss, jnp.asarray(w0, float), learning_rate, momentum, max_steps)
     return trajectory_frame(loss, trajectory, w_star, int(steps))
 
 
-@partial(jax.jit, static_argnames=("loss",))
+@partial(jax.jit, static_argnames=("loss",), compiler_options=OPTIMISED)
 def _loss_on_grid(loss, X, Y):
     """The loss at every point of a mesh: one compiled call per loss."""
     return jax.vmap(jax.vmap(lambda a, b: loss(jnp.array([a, b]))))(X, Y)
 
 
-@partial(jax.jit, static_argnames=("loss",))
+@partial(jax.jit, static_argnames=("loss",), compiler_options=OPTIMISED)
 def _losses_along(loss, path):
     """The loss at every iterate of a path: one compiled call."""
     return jax.vmap(loss)(path)
@@ -287,7 +292,7 @@ ADAM_STEPS = 500
 ROSENBROCK_HEAVY_BALL = (0.002, 0.9)  # the chapter's momentum setting in the valley (eta, beta)
 
 
-@jax.jit
+@partial(jax.jit, compiler_options=OPTIMISED)
 def adam_paths(learning_rate, decay):
     """Adam on the quadratic and on the Rosenbrock valley, with the final loss of
     each: one compiled call per slider move."""

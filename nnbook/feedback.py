@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs long (nnbook/__init__.py)
 from nnbook.activations import softmax  # taught in chapter 2
 from nnbook.losses import one_hot  # taught in chapter 3
 from nnbook.mlp import backward, init_mlp, loss, normal, predict, split  # taught in chapter 5
@@ -137,7 +138,7 @@ def starts(keys, sizes):
     return jax.tree.map(stack, *params), stack(*feedback)
 
 
-@partial(jax.jit, static_argnames=("steps",))
+@partial(jax.jit, static_argnames=("steps",), compiler_options=OPTIMISED)
 def train_seeds(params, B, X, labels, X_test, labels_test, learning_rate, steps: int, use_feedback):
     """:func:`train_rule` once per seed, the seeds side by side under
     ``jax.vmap`` (``params`` and ``B`` from :func:`starts`). The weights do not

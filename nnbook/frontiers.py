@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 # Taught in chapter 6 (transfer learning); reused here by name.
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs long (nnbook/__init__.py)
 from nnbook import transfer as tr
 
 # Taught in chapter 2 (activations).
@@ -109,7 +110,7 @@ def first_k_per_class(y, k, max_k: int):
     return (jnp.arange(y.shape[0]) % max_k < k).astype(jnp.float32)
 
 
-@partial(jax.jit, static_argnames=("max_k", "steps"))
+@partial(jax.jit, static_argnames=("max_k", "steps"), compiler_options=OPTIMISED)
 def drift_runs(keys, source, tasks: tr.Task, ks, max_k: int, learning_rate=LEARNING_RATE, steps: int = STEPS):
     """Scratch and fine-tuning of the whole source model (chapter 6's
     ``start_params``, its Adam) with k labels per class of every drifted
@@ -201,7 +202,7 @@ def pulled_loss(params, anchor, X, y, pull):
     return tr.cross_entropy(params, X, y) + 0.5 * pull * squared_distance(params, anchor)
 
 
-@partial(jax.jit, static_argnames=("k", "steps"))
+@partial(jax.jit, static_argnames=("k", "steps"), compiler_options=OPTIMISED)
 def forgetting_runs(keys, source, task: tr.Task, X_old, y_old, k: int, pulls, learning_rate=LEARNING_RATE,
                     steps: int = STEPS):
     """Fine-tune the whole source model on k labels per class of ``task``
@@ -250,7 +251,7 @@ def full_parameters(params) -> int:
     return int(sum(np.size(a) for a in params.values()))
 
 
-@partial(jax.jit, static_argnames=("k", "steps"))
+@partial(jax.jit, static_argnames=("k", "steps"), compiler_options=OPTIMISED)
 def lora_runs(keys, source, task: tr.Task, k: int, masks, learning_rate=LEARNING_RATE, steps: int = STEPS):
     """Train only a low-rank update of the source's W1 (A and B; everything
     else frozen) on k labels per class, for every rank mask and seed. Returns

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs on every slider move
 from nnbook.activations import sigmoid
 from nnbook.losses import (
     ROBUST_LOSSES,
@@ -41,7 +42,7 @@ LOSS_LINES = (
 )
 
 
-@jax.jit
+@jax.jit(compiler_options=OPTIMISED)
 def loss_curves(target):
     """Cross-entropy and squared error on sigma(z) against the logit z, and
     their gradients by autodiff, for one example with target y."""
@@ -51,7 +52,7 @@ def loss_curves(target):
     return (z, bce(z), jax.vmap(jax.grad(bce))(z), sq(z), jax.vmap(jax.grad(sq))(z))
 
 
-@jax.jit
+@jax.jit(compiler_options=OPTIMISED)
 def loss_point(target, logit):
     """The moving point: p, and each loss and its gradient at the chosen logit."""
     values = jnp.stack(
@@ -157,7 +158,7 @@ OUTLIER_LINES = (("squared error", "C3"), ("absolute error", "C0"), ("Huber", "C
 OUTLIERS = 3  # the three rightmost points are corrupted (losses.corrupt)
 
 
-@jax.jit
+@jax.jit(compiler_options=OPTIMISED)
 def robust_fits(X, y, size, delta):
     """The (intercept, slope) of the line fitted to the corrupted targets by
     each of ROBUST_LOSSES, one row each: one compiled call per frame."""

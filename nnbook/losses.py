@@ -16,6 +16,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs long (nnbook/__init__.py)
 from nnbook.activations import log_softmax, sigmoid, sigmoid_naive, softmax, softplus
 from nnbook.data import Digits
 from nnbook.neurons import accuracy, dense, gradient_descent  # taught in chapter 1
@@ -310,7 +311,7 @@ class DigitsClassifier:
             _digits_curves(runs, self.data.X_train, self.data.y_train, self.data.X_test, self.data.y_test))
 
 
-@partial(jax.jit, static_argnames=("loss", "steps"))
+@partial(jax.jit, static_argnames=("loss", "steps"), compiler_options=OPTIMISED)
 def _sweep(loss, params0, learning_rates, steps: int):
     return jax.vmap(lambda eta: gradient_descent(loss, params0, eta, steps))(learning_rates)
 
@@ -322,7 +323,7 @@ def iterate(trajectory, *index):
     return jax.tree.map(lambda a: a[index], trajectory)
 
 
-@jax.jit
+@partial(jax.jit, compiler_options=OPTIMISED)
 def _digits_curves(runs, X_train, y_train, X_test, y_test):
     def one(params):
         predicted = jnp.argmax(linear_logits(params, X_test), axis=-1)

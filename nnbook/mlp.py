@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs long (nnbook/__init__.py)
 from nnbook.activations import softmax  # taught in chapter 2
 from nnbook.losses import mean_cross_entropy, one_hot  # taught in chapter 3
 from nnbook.neurons import accuracy, dense, gradient_descent  # taught in chapter 1
@@ -278,7 +279,7 @@ def learning_curves(history, X, labels, X_test, labels_test):
             accuracy_curve(history, X_test, labels_test))
 
 
-@jax.jit
+@partial(jax.jit, compiler_options=OPTIMISED)
 def train_all_widths(params, X, labels, X_test, labels_test, learning_rate):
     """The run of every width 1..MAX_WIDTH in one compiled, vmapped call, with
     its learning curves at ``CURVE_STEPS`` (evaluating all 2001 steps of 16

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs on every slider move
 from nnbook.neurons import (
     LIF,
     accuracy,
@@ -53,7 +54,7 @@ def drawn_trace(v, spikes, dt, block=BLOCK):
     return jnp.append(t, n * block * dt), jnp.append(y, v[n * block])
 
 
-@jax.jit
+@jax.jit(compiler_options=OPTIMISED)
 def lif_summary(params: LIF, current):
     """Everything the LIF figure shows, in one compiled call: the drawn trace
     of the first 100 ms, the number of spikes and the rate (mean inter-spike

@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from nnbook import OPTIMISED, optimised  # compiled with LLVM's optimisations: runs long (nnbook/__init__.py)
 from nnbook.calculus import bisect
 from nnbook.neurons import gradient_descent  # taught in chapter 1; the plain method here
 
@@ -269,7 +270,7 @@ def _steps_to_reach(trajectory, w_star, tolerance):
 # ----------------------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("loss", "steps"))
+@partial(jax.jit, static_argnames=("loss", "steps"), compiler_options=OPTIMISED)  # timed in chapter 4
 def final_loss_grid(loss: Callable, w0, learning_rates, momenta, steps: int):
     """Loss after ``steps`` heavy-ball steps for every (learning rate, momentum)
     pair: an array of shape (len(learning_rates), len(momenta)).
@@ -365,7 +366,11 @@ def sgd_problem(key) -> SGDProblem:
                       lambda w: mean_squared_error(w, X, y))
 
 
+# the SGD figure runs minibatch_sgd on every slider move: its own optimised program
+_minibatch_sgd_optimised = optimised(minibatch_sgd, static_argnames=("steps", "max_batch"))
+
+
 def sgd_trajectory(problem: SGDProblem, batch_size, learning_rate, steps: int):
     """The SGD run of ``problem`` from ``SGD_START``: ``steps + 1`` iterates."""
-    return minibatch_sgd(problem.key, problem.X, problem.y, jnp.array(SGD_START), learning_rate, batch_size,
+    return _minibatch_sgd_optimised(problem.key, problem.X, problem.y, jnp.array(SGD_START), learning_rate, batch_size,
                          steps, SGD_MAX_BATCH)

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 # Taught in chapter 2 (activations); reused here by name.
+from nnbook import OPTIMISED  # compiled with LLVM's optimisations: runs long (nnbook/__init__.py)
 from nnbook.activations import log_softmax, softmax
 
 # Taught in chapter 4 (gradient descent): one step of Adam.
@@ -92,8 +93,7 @@ def new_head(params, key, n_out: int) -> dict:
     return {**params, "W2": fresh["W2"], "b2": fresh["b2"]}
 
 
-@partial(jax.jit, static_argnames=("steps",))
-def train(params, X, y, learning_rate, steps: int, train_body=1.0, X_eval=None, y_eval=None):
+def adam_steps(params, X, y, learning_rate, steps: int, train_body=1.0, X_eval=None, y_eval=None):
     """Full-batch Adam on the cross-entropy: ``steps`` steps in one ``lax.scan``.
 
     ``train_body = 0`` freezes the hidden layer (its gradient is multiplied by
@@ -119,6 +119,13 @@ def train(params, X, y, learning_rate, steps: int, train_body=1.0, X_eval=None, 
     t = jnp.arange(1, steps + 1, dtype=jnp.float32)
     (params, _, _), curve = jax.lax.scan(step, (params, zeros, zeros), t)
     return params, curve
+
+
+# Called on its own, the training run is one program compiled with LLVM's
+# optimisations (it runs long; see nnbook/__init__.py). Inside another compiled
+# function (train_runs) adam_steps is traced in place: a jitted function with
+# its own compiler options cannot be called there.
+train = jax.jit(adam_steps, static_argnames=("steps",), compiler_options=OPTIMISED)
 
 
 # ----------------------------------------------------------------------------
@@ -399,13 +406,14 @@ def run_draws(keys, way, source, pool):
     return jax.vmap(one)(keys, source)
 
 
-@partial(jax.jit, static_argnames=("k", "steps"))
+@partial(jax.jit, static_argnames=("k", "steps"), compiler_options=OPTIMISED)
 def train_runs(orders, starts, way, task: Task, k: int, learning_rates, steps: int):
     """Every seed's run (from :func:`run_draws`) at every learning rate: one
     ``vmap`` over seeds inside one over learning rates."""
     def one_run(order, params, learning_rate):
         X, y = first_k(task.pool, order, k)
-        params, curve = train(params, X, y, learning_rate, steps, jnp.where(way == 1, 0.0, 1.0), task.X_val, task.y_val)
+        train_body = jnp.where(way == 1, 0.0, 1.0)  # way 1, the linear probe, freezes the hidden layer
+        params, curve = adam_steps(params, X, y, learning_rate, steps, train_body, task.X_val, task.y_val)
         return curve[-1], accuracy(params, task.X_test, task.y_test), curve
 
     over_seeds = jax.vmap(one_run, in_axes=(0, 0, None))
