@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 # - XLA's CPU compiler has two code generators for fused loops; the newer,
 #   MLIR-based "fusion emitters" (its default) took 25-40 % longer to compile
 #   this book's chapters.
-# - LLVM's optimisation passes, after XLA's own, are half of what is left of
+# - LLVM's optimisation passes, after XLA's own, are a third to a half of
 #   the compile time of a small program, and most programs here run once, for
 #   microseconds. Level 0 skips them.
 # The price is run time: unoptimised loops run 2-3 times slower. So the few
