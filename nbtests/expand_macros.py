@@ -4,9 +4,9 @@
 
 The HTML book defines macros such as ``\\vw`` (``mathjax3_config`` in
 _config.yml), and each chapter's first, hidden cell defines them again with
-``\\newcommand`` for Jupyter. jupyterlab-myst (which renders the markdown in
+``\\def`` for Jupyter. jupyterlab-myst (which renders the markdown in
 JupyterLab and on Binder) typesets each cell on its own with KaTeX and does
-not see that cell's ``\\newcommand``s, so ``$\\vw$`` shows as an error there.
+not see that cell's ``\\def``s, so ``$\\vw$`` shows as an error there.
 This replaces each macro by its definition (``\\vw`` -> ``\\mathbf{w}``) in
 every markdown cell but the macros cell; the page looks the same. Only
 markdown changes; code cells and outputs are written back as they were.

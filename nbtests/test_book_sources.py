@@ -315,7 +315,7 @@ def test_expanding_a_macro_leaves_longer_commands_alone():
 @pytest.mark.parametrize("chapter", numbered_chapters())
 def test_chapter_markdown_writes_the_book_macros_out(chapter):
     """jupyterlab-myst typesets each markdown cell alone (KaTeX) and ignores the
-    macros cell's \\newcommand, so $\\vw$ would be an error in JupyterLab."""
+    macros cell's \\def's, so $\\vw$ would be an error in JupyterLab."""
     nb = json.loads((BOOK / f"{chapter}.ipynb").read_text())
     used = expand_macros.uses(nb, expand_macros.book_macros())
     assert not used, f"{chapter} uses {used}: run `python -m nbtests.expand_macros --write {chapter}.ipynb`"

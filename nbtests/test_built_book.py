@@ -112,4 +112,5 @@ def test_chapters_define_the_book_macros_for_jupyter(name):
     first = nb.cells[0]
     assert "remove-cell" in first.metadata.get("tags", []), f"{name}: the first cell must be the hidden macro cell"
     for macro, value in macro_cell_source().items():
-        assert f"\\newcommand{{\\{macro}}}{{{value}}}" in first.source, f"{name}: macro \\{macro} missing or different"
+        # \def, which MathJax and KaTeX both accept: KaTeX refuses to \newcommand its own \R and \L
+        assert f"\\def\\{macro}{{{value}}}" in first.source, f"{name}: macro \\{macro} missing or different"

@@ -10,9 +10,11 @@ solution a folded "Solution to Exercise N"; a citation is a citation group
 with the bibliography key and a "Citation Not Found" mark, since JupyterLab
 does not read references.bib (the HTML book resolves it to "Author (year)");
 a reference to another chapter is marked "Cross Reference Not Found". Math
-is typeset with KaTeX one cell at a time, so the macros cell's \\newcommand
-reaches no other cell: the chapters write the macros out
-(nbtests/expand_macros.py). Glued numbers ({glue:text}) show as their names.
+is typeset with KaTeX one cell at a time, so the macros cell's definitions
+reach no other cell: the chapters write the macros out
+(nbtests/expand_macros.py). The macros cell itself must typeset: it uses
+\\def, since KaTeX refuses to \\newcommand its own \\R and \\L. Glued
+numbers ({glue:text}) show as their names.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ RENDERED_JS = """
     exercises: [...panel.querySelectorAll('.jp-MarkdownCell .myst .myst-exercise-header')]
       .map(h => h.textContent.trim().replace(/\\s+/g, ' ')),
     // jupyterlab-myst marks what it cannot render with a warning sign and says why in the title;
-    // the first cell (the macros for classic Jupyter, hidden in the book) is not the reader's text
-    problems: rendered.slice(1).flatMap(r => [...r.querySelectorAll('.text-yellow-600[title]')])
+    // the first cell (the macros, hidden in the book) included: KaTeX must accept its \\def's
+    problems: rendered.flatMap(r => [...r.querySelectorAll('.text-yellow-600[title]')])
       .map(e => e.getAttribute('title')),
   };
 }
