@@ -307,17 +307,35 @@ def source_target_split(y) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(source), np.concatenate(target)
 
 
-def new_scanner(images, seed: int = 0):
-    """A domain shift with the same classes: the images blurred (a 3x3
-    binomial kernel), with less contrast on a grey background, plus pixel
-    noise; clipped back to the grey levels 0..16 of the original scanner."""
+SCANNER_NOISE = 1.5  # the new scanner's pixel noise (standard deviation, grey levels)
+
+
+def blurred_and_faded(images):
+    """The new scanner's view of ``images`` before its noise: blurred (a 3x3
+    binomial kernel), with less contrast on a grey background."""
     kernel = np.array([1.0, 2.0, 1.0]) / 4.0
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
     blurred = sum(kernel[i] * padded[:, i:i + 8, :] for i in range(3))
     blurred = sum(kernel[j] * blurred[:, :, j:j + 8] for j in range(3))
-    faded = 5.0 + 0.45 * blurred
-    noise = np.random.default_rng(seed).normal(0.0, 1.5, images.shape)
-    return np.clip(faded + noise, 0.0, PIXEL_MAX).astype(np.float32)
+    return 5.0 + 0.45 * blurred
+
+
+def new_scanner(images, seed: int = 0):
+    """A domain shift with the same classes: the images blurred, with less
+    contrast on a grey background (:func:`blurred_and_faded`), plus pixel
+    noise; clipped back to the grey levels 0..16 of the original scanner."""
+    noise = np.random.default_rng(seed).normal(0.0, SCANNER_NOISE, images.shape)
+    return np.clip(blurred_and_faded(images) + noise, 0.0, PIXEL_MAX).astype(np.float32)
+
+
+def new_data_before_the_scanner():
+    """The digits of ``new_data.npy`` as the *old* scanner saw them (grey levels
+    0..16) and their labels, in the file's order: the same selection (the test
+    set of the target half, :func:`make_task`), before :func:`new_scanner`."""
+    images, y = digits_raw()
+    _, target = source_target_split(y)
+    task = make_task(images[target].reshape(len(target), 64), y[target])
+    return task.X_test.reshape(-1, 8, 8), task.y_test
 
 
 def permuted_pixels(images, seed: int = 0):

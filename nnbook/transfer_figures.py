@@ -17,18 +17,27 @@ KS = LABELS_PER_CLASS + (POOL,)
 WAY_COLORS = {"scratch": "0.35", "linear probe": "C0", "fine-tune, new head": "C1", "fine-tune, whole model": "C2"}
 
 
-def predictions_grid(images, labels, probabilities, class_names, columns: int = 8):
-    """Each image with the model's guess and confidence; wrong guesses in red."""
+def predictions_grid(images, labels, probabilities, class_names, before=None, columns: int = 8):
+    """Each image with the model's guess and confidence; wrong guesses in red.
+    With ``before`` (the same digits as the old scanner saw them), each image
+    is drawn to the right of its clean original, a white column between."""
+    if before is not None:
+        gap = np.full((len(images), images.shape[1], 1), np.nan)
+        images = np.concatenate([before, gap, images], axis=2)
     rows = int(np.ceil(len(images) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.05 * columns, 1.25 * rows))
+    width = images.shape[2] / images.shape[1]  # 1 for one image, about 2 for a pair
+    fig, axes = plt.subplots(rows, columns, figsize=((0.2 + 0.6 * width) * columns, 1.25 * rows))
     for ax in np.ravel(axes):
         ax.axis("off")
+    grey = plt.get_cmap("gray_r").with_extremes(bad="white")  # NaN, the gap: white
     for ax, image, label, p in zip(np.ravel(axes), images, labels, probabilities):
         guess = int(np.argmax(p))
-        ax.imshow(image, cmap="gray_r", vmin=0, vmax=16)
+        ax.imshow(image, cmap=grey, vmin=0, vmax=16)
         ok = guess == int(label)
         ax.set_title(f"{class_names[guess]} ({p[guess]:.0%})" + ("" if ok else f"\ntrue {class_names[int(label)]}"),
                      fontsize=7, color="k" if ok else "#b00000")
+    if before is not None:
+        fig.suptitle("each pair: the old scanner's image, then the new scanner's (what the model sees)", fontsize=8)
     fig.tight_layout()
     return fig
 
