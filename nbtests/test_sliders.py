@@ -389,6 +389,28 @@ def test_static_points_are_matplotlib_pixel_coordinates():
     assert 0 < px < width and 0 < py < height
 
 
+def _on_path(point, path) -> bool:
+    """Whether ``point`` lies on the polyline ``path`` (integer pixels: exact)."""
+    (x, y) = point
+    for (ax, ay), (bx, by) in zip(path, path[1:]):
+        cross = (bx - ax) * (y - ay) - (by - ay) * (x - ax)
+        if cross == 0 and min(ax, bx) <= x <= max(ax, bx) and min(ay, by) <= y <= max(ay, by):
+            return True
+    return False
+
+
+def test_static_lines_keep_only_points_that_change_the_path():
+    from nnbook.sliders import _drawn_points
+
+    # rests flat, jumps up, comes back down the same line, then a straight ramp
+    xy = np.array([(0, 5), (1, 5), (2, 5), (2, 5), (3, 5), (3, 1), (3, 3), (4, 4), (5, 5), (6, 6), (8, 6)])
+    kept = _drawn_points(xy, markers=False)
+    assert kept.tolist() == [[0, 5], [3, 5], [3, 1], [3, 3], [6, 6], [8, 6]]  # ends, corners, the turn back
+    assert all(_on_path(p, kept.tolist()) for p in xy.tolist())  # the same path is drawn
+    # a line drawn with markers shows every point (one repeat dropped: it draws the same dot)
+    assert len(_drawn_points(xy, markers=True)) == len(xy) - 1
+
+
 def test_static_frames_differ_when_the_slider_moves():
     _, data = parse_static(static_figure(make_spec()))
     curves = [f["lines"][0] for f in data["frames"]]

@@ -553,7 +553,23 @@ def evaluate_grid(spec: FigureSpec) -> list[tuple[dict[str, float | int], dict, 
 _PX_LIMIT = 1.0e4
 
 
-def _svg_points(ax: Axes, x: np.ndarray, y: np.ndarray, height: float) -> str:
+def _drawn_points(xy: np.ndarray, markers: bool) -> np.ndarray:
+    """The points of a polyline in whole pixels that change what it draws.
+    A repeat of the previous point draws nothing (a converging path sits on one
+    pixel for hundreds of steps). Without markers, neither does a point on the
+    straight segment between its neighbours, going on in the same direction (a
+    membrane potential resting flat, a straight line sampled 200 times): the
+    test is exact in whole pixels, so the path drawn is the same."""
+    xy = xy[np.concatenate([[True], np.any(xy[1:] != xy[:-1], axis=1)])]
+    if markers or len(xy) < 3:
+        return xy
+    before, after = xy[1:-1] - xy[:-2], xy[2:] - xy[1:-1]
+    collinear = before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0] == 0
+    onward = np.sum(before * after, axis=1) > 0  # not a turn back along the same line
+    return xy[np.concatenate([[True], ~(collinear & onward), [True]])]
+
+
+def _svg_points(ax: Axes, x: np.ndarray, y: np.ndarray, height: float, markers: bool = False) -> str:
     if x.size == 0:
         return ""
     with np.errstate(all="ignore"):  # log axes of non-positive data: masked below
@@ -562,10 +578,8 @@ def _svg_points(ax: Axes, x: np.ndarray, y: np.ndarray, height: float) -> str:
     px = np.clip(px[keep], -_PX_LIMIT, _PX_LIMIT)
     px[:, 1] = height - px[:, 1]  # matplotlib counts pixels from the bottom, SVG from the top
     # Whole pixels: finer is invisible at this size and would make pages ~30% heavier.
-    # A converging path sits on one pixel for hundreds of steps: repeats of the
-    # previous point draw nothing, so they are dropped.
-    points = [f"{a:.0f},{b:.0f}" for a, b in px]
-    return " ".join(p for k, p in enumerate(points) if k == 0 or p != points[k - 1])
+    xy = np.rint(px).astype(np.int64)
+    return " ".join(f"{a},{b}" for a, b in _drawn_points(xy, markers))
 
 
 _STATIC_JS = """
@@ -619,7 +633,8 @@ class StaticFigure:
             "frames": [
                 {
                     "lines": [
-                        _svg_points(axes[spec.styles[n].axes], *lines.get(n, (np.empty(0), np.empty(0))), height)
+                        _svg_points(axes[spec.styles[n].axes], *lines.get(n, (np.empty(0), np.empty(0))), height,
+                                    markers=spec.styles[n].marker)
                         for n in names
                     ],
                     "note": note,
