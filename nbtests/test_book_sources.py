@@ -319,3 +319,72 @@ def test_chapter_markdown_writes_the_book_macros_out(chapter):
     nb = json.loads((BOOK / f"{chapter}.ipynb").read_text())
     used = expand_macros.uses(nb, expand_macros.book_macros())
     assert not used, f"{chapter} uses {used}: run `python -m nbtests.expand_macros --write {chapter}.ipynb`"
+
+
+# --- code width: every line of code a reader sees fits the book's code block ---------------------
+
+# The longest line of code the book shows without a sideways scrollbar. At a
+# 1280 px window the HTML book's code block is 684 px wide: 84-88 characters at
+# the book's code font. nnbook's own limit (ruff, 120) is for code no page shows.
+CODE_WIDTH = 88
+READER_HIDDEN = {"remove-cell", "remove-input"}  # hide-input cells are one click away: they count
+LITERALINCLUDE = re.compile(r"^(`{3,}|:{3,})\{literalinclude\}[ \t]+(\S+)[ \t]*\n((?:[ \t]*:[\w-]+:.*\n?)*)", re.M)
+
+
+def literalincluded_objects(chapter: str) -> list[tuple[str, str]]:
+    """(path from the book's root, object name) of each ``{literalinclude}`` with
+    ``:pyobject:``; any other option would show other lines, so it is refused."""
+    nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for match in LITERALINCLUDE.finditer(cell.source):
+            options = dict(re.findall(r":([\w-]+):[ \t]*(.*)", match.group(3)))
+            assert set(options) == {"pyobject"}, (
+                f"{chapter}: literalinclude {match.group(2)} with options {sorted(options)}; "
+                "this test reads only :pyobject:")
+            path = (BOOK / chapter).parent.joinpath(match.group(2)).resolve().relative_to(BOOK.resolve())
+            found.append((str(path), options["pyobject"]))
+    return found
+
+
+def object_lines(path: str, name: str) -> tuple[int, list[str]]:
+    """The first line number and the lines of a module's top-level function or
+    class, decorators included (what Sphinx's :pyobject: shows)."""
+    source = (BOOK / path).read_text()
+    tree = ast.parse(source)
+    nodes = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+             and n.name == name]
+    assert nodes, f"{path} has no top-level function or class {name}"
+    node = nodes[-1]
+    start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    return start, source.splitlines()[start - 1 : node.end_lineno]
+
+
+def test_the_literalinclude_pattern_reads_the_object_and_its_lines():
+    assert LITERALINCLUDE.findall("x\n```{literalinclude} ../nnbook/mlp.py\n:pyobject: train\n```\n") == [
+        ("```", "../nnbook/mlp.py", ":pyobject: train\n")]
+    start, lines = object_lines("nnbook/mlp.py", "train")
+    assert lines[0].startswith(("def train(", "@")) and lines[-1].strip() and start > 1
+
+
+@pytest.mark.parametrize("chapter", numbered_chapters())
+def test_code_a_reader_sees_fits_88_columns(chapter):
+    """Every line of a shown code cell and of each literalincluded nnbook object
+    fits CODE_WIDTH characters. Fix: rewrap it by hand (not ruff format)."""
+    nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
+    too_long = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or READER_HIDDEN & set(cell.metadata.get("tags", [])):
+            continue
+        for number, line in enumerate(cell.source.splitlines(), 1):
+            if len(line) > CODE_WIDTH:
+                too_long.append(f"cell {index} line {number} ({len(line)} chars): {line.strip()[:60]}")
+    for path, name in literalincluded_objects(chapter):
+        start, lines = object_lines(path, name)
+        for number, line in enumerate(lines, start):
+            if len(line) > CODE_WIDTH:
+                too_long.append(f"{path}:{number} in {name} ({len(line)} chars): {line.strip()[:60]}")
+    assert not too_long, (f"{chapter}: {len(too_long)} lines of shown code are longer than {CODE_WIDTH} "
+                          "characters:\n" + "\n".join(too_long))

@@ -262,7 +262,8 @@ def chain_outputs(activation: Callable, x, depth: int):
 def chain_gradients(activation: Callable, x, depth: int):
     """d a_n / d x for every n = 1..depth in one call: forward-mode autodiff
     (``jax.jacfwd``) through the ``lax.scan`` of :func:`chain_outputs`."""
-    return jax.jacfwd(lambda x0: chain_outputs(activation, x0, depth))(jnp.asarray(x, dtype=jnp.result_type(float)))
+    x = jnp.asarray(x, dtype=jnp.result_type(float))
+    return jax.jacfwd(lambda x0: chain_outputs(activation, x0, depth))(x)
 
 
 def chain_gradients_by_hand(activation: Callable, derivative: Callable, x, depth: int):

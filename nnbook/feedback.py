@@ -40,7 +40,8 @@ def feedback_alignment_backward(params, B, X, labels):
     Z1 = X @ l1["W"].T + l1["b"]
     A1 = jnp.tanh(Z1)
     Z2 = A1 @ l2["W"].T + l2["b"]
-    Delta2 = (softmax(Z2) - one_hot(labels, Z2.shape[1])) / n  # the output error, as in backprop
+    # the output error, as in backprop
+    Delta2 = (softmax(Z2) - one_hot(labels, Z2.shape[1])) / n
     Delta1 = (Delta2 @ B.T) * (1.0 - A1**2)  # the one change: B instead of W2^T
     return [
         {"W": Delta1.T @ X, "b": Delta1.sum(axis=0)},

@@ -127,7 +127,8 @@ def simulate_lif(params: LIF, current, dt):
     current = jnp.asarray(current)
     v0 = jnp.asarray(params.v_rest, dtype=current.dtype)
     state0 = (v0, jnp.zeros_like(v0) - 1.0)  # not refractory at the start
-    _, (v, spikes) = jax.lax.scan(lambda s, i: lif_step(params, s, i, dt), state0, current)
+    _, (v, spikes) = jax.lax.scan(lambda s, i: lif_step(params, s, i, dt),
+                                  state0, current)
     return jnp.concatenate([v0[None], v]), jnp.concatenate([jnp.zeros(1, bool), spikes])
 
 
@@ -305,12 +306,14 @@ def stdp_online(rule: STDP, pre, post, dt):
         trace_pre, trace_post, dw = carry
         pre_k, post_k = spikes
         trace_pre, trace_post = trace_pre * decay_pre, trace_post * decay_post
-        # read the traces before this step's own spikes join them: coincident spikes change nothing
+        # read the traces before this step's own spikes join them:
+        # coincident spikes change nothing
         dw = dw + rule.a_plus * trace_pre * post_k - rule.a_minus * trace_post * pre_k
         return (trace_pre + pre_k, trace_post + post_k, dw), None
 
     zeros = jnp.zeros(pre.shape[1:], pre.dtype)
-    (_, _, dw), _ = jax.lax.scan(step, (zeros, jnp.zeros((), pre.dtype), zeros), (pre, post))
+    start = (zeros, jnp.zeros((), pre.dtype), zeros)  # the two traces and dw
+    (_, _, dw), _ = jax.lax.scan(step, start, (pre, post))
     return dw
 
 
@@ -378,14 +381,16 @@ def gradient_descent(loss, params0, learning_rate, steps: int, gradient=None):
     ``gradient`` are static: ``jit`` compiles once per function object, so
     make a closure once and reuse it."""
     grad = jax.grad(loss) if gradient is None else gradient
-    params0 = jax.tree.map(lambda w: jnp.asarray(w, dtype=jnp.result_type(float)), params0)
+    params0 = jax.tree.map(lambda w: jnp.asarray(w, dtype=jnp.result_type(float)),
+                           params0)
 
     def step(params, _):
         params = jax.tree.map(lambda w, g: w - learning_rate * g, params, grad(params))
         return params, params
 
     _, history = jax.lax.scan(step, params0, None, length=steps)
-    return jax.tree.map(lambda w0, ws: jnp.concatenate([w0[None], ws]), params0, history)
+    return jax.tree.map(lambda w0, ws: jnp.concatenate([w0[None], ws]),
+                        params0, history)
 
 
 @partial(jax.jit, static_argnames=("steps",))

@@ -69,8 +69,9 @@ def momentum_descent(loss: Callable, w0, learning_rate, momentum, steps: int):
         v_{k+1} = momentum * v_k - learning_rate * grad L(w_k)
         w_{k+1} = w_k + v_{k+1},          v_0 = 0.
 
-    With ``momentum = 0`` this is plain gradient descent, w_{k+1} = w_k - eta grad L(w_k)
-    (:func:`nnbook.neurons.gradient_descent`, taught in chapter 1, gives the same iterates).
+    With ``momentum = 0`` this is plain gradient descent,
+    w_{k+1} = w_k - eta grad L(w_k) (:func:`nnbook.neurons.gradient_descent`,
+    taught in chapter 1, gives the same iterates).
     """
     grad = jax.grad(loss)
     w0 = jnp.asarray(w0, dtype=jnp.result_type(float))
@@ -270,7 +271,8 @@ def _steps_to_reach(trajectory, w_star, tolerance):
 # ----------------------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("loss", "steps"), compiler_options=OPTIMISED)  # timed in chapter 4
+@partial(jax.jit, static_argnames=("loss", "steps"),
+         compiler_options=OPTIMISED)  # timed in chapter 4
 def final_loss_grid(loss: Callable, w0, learning_rates, momenta, steps: int):
     """Loss after ``steps`` heavy-ball steps for every (learning rate, momentum)
     pair: an array of shape (len(learning_rates), len(momenta)).
@@ -279,7 +281,10 @@ def final_loss_grid(loss: Callable, w0, learning_rates, momenta, steps: int):
     def final(eta, beta):
         return loss(momentum_descent(loss, w0, eta, beta, steps)[-1])
 
-    return jax.vmap(lambda eta: jax.vmap(lambda beta: final(eta, beta))(momenta))(learning_rates)
+    def row(eta):  # one learning rate, every momentum
+        return jax.vmap(lambda beta: final(eta, beta))(momenta)
+
+    return jax.vmap(row)(learning_rates)
 
 
 # ----------------------------------------------------------------------------

@@ -220,26 +220,31 @@ def preprocess(raw, manifest: dict) -> np.ndarray:
     shape = tuple(spec["image_shape"])
     if raw.ndim < 2 or raw.shape[1:] not in (shape, (int(np.prod(shape)),)):
         raise ValueError(
-            f"expected a batch of images of shape (n, {shape[0]}, {shape[1]}) or (n, {int(np.prod(shape))}), got "
-            f"{raw.shape}. For a single image use image[None]."
+            f"expected a batch of images of shape (n, {shape[0]}, {shape[1]}) "
+            f"or (n, {int(np.prod(shape))}), got {raw.shape}. "
+            "For a single image use image[None]."
         )
     if raw.shape[0] == 0:
         raise ValueError("the batch is empty: give at least one image.")
-    if not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
-        raise ValueError(f"expected numbers (integer or float pixels), got dtype {raw.dtype}.")
+    if not (np.issubdtype(raw.dtype, np.integer)
+            or np.issubdtype(raw.dtype, np.floating)):
+        raise ValueError("expected numbers (integer or float pixels), "
+                         f"got dtype {raw.dtype}.")
     raw = raw.reshape(raw.shape[0], -1).astype(np.float32)
     bad = ~np.isfinite(raw)
     if bad.any():
         rows = np.unique(np.nonzero(bad)[0])
         raise ValueError(
-            f"{bad.sum()} pixel(s) are NaN or infinite (in images {rows[:5].tolist()}"
-            f"{'...' if rows.size > 5 else ''}): fix or drop those images before predicting."
+            f"{bad.sum()} pixel(s) are NaN or infinite "
+            f"(in images {rows[:5].tolist()}{'...' if rows.size > 5 else ''}): "
+            "fix or drop those images before predicting."
         )
     lo, hi = spec["raw_range"]
     if raw.min() < lo or raw.max() > hi:
         raise ValueError(
-            f"pixel values span [{raw.min():.3g}, {raw.max():.3g}] but this model expects raw grey levels in "
-            f"[{lo}, {hi}] (its training data). Is this the right kind of image, or was it rescaled already?"
+            f"pixel values span [{raw.min():.3g}, {raw.max():.3g}] but this model "
+            f"expects raw grey levels in [{lo}, {hi}] (its training data). "
+            "Is this the right kind of image, or was it rescaled already?"
         )
     return raw / np.float32(spec["scale"])
 
@@ -430,8 +435,10 @@ def train_runs(orders, starts, way, task: Task, k: int, learning_rates, steps: i
     ``vmap`` over seeds inside one over learning rates."""
     def one_run(order, params, learning_rate):
         X, y = first_k(task.pool, order, k)
-        train_body = jnp.where(way == 1, 0.0, 1.0)  # way 1, the linear probe, freezes the hidden layer
-        params, curve = adam_steps(params, X, y, learning_rate, steps, train_body, task.X_val, task.y_val)
+        # way 1, the linear probe, freezes the hidden layer
+        train_body = jnp.where(way == 1, 0.0, 1.0)
+        params, curve = adam_steps(params, X, y, learning_rate, steps, train_body,
+                                   task.X_val, task.y_val)
         return curve[-1], accuracy(params, task.X_test, task.y_test), curve
 
     over_seeds = jax.vmap(one_run, in_axes=(0, 0, None))
