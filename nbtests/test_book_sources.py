@@ -328,6 +328,7 @@ def test_chapter_markdown_writes_the_book_macros_out(chapter):
 # the book's code font. nnbook's own limit (ruff, 120) is for code no page shows.
 CODE_WIDTH = 88
 READER_HIDDEN = {"remove-cell", "remove-input"}  # hide-input cells are one click away: they count
+PYTHON_FENCE = re.compile(r"^(`{3,})python[ \t]*\n(.*?)^\1[ \t]*$", re.M | re.S)  # a ```python block
 LITERALINCLUDE = re.compile(r"^(`{3,}|:{3,})\{literalinclude\}[ \t]+(\S+)[ \t]*\n((?:[ \t]*:[\w-]+:.*\n?)*)", re.M)
 
 
@@ -371,8 +372,9 @@ def test_the_literalinclude_pattern_reads_the_object_and_its_lines():
 
 @pytest.mark.parametrize("chapter", numbered_chapters())
 def test_code_a_reader_sees_fits_88_columns(chapter):
-    """Every line of a shown code cell and of each literalincluded nnbook object
-    fits CODE_WIDTH characters. Fix: rewrap it by hand (not ruff format)."""
+    """Every line of a shown code cell, of a python block in the prose (the
+    exercises' solutions) and of each literalincluded nnbook object fits
+    CODE_WIDTH characters. Fix: rewrap it by hand (not ruff format)."""
     nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
     too_long = []
     for index, cell in enumerate(nb.cells):
@@ -381,6 +383,14 @@ def test_code_a_reader_sees_fits_88_columns(chapter):
         for number, line in enumerate(cell.source.splitlines(), 1):
             if len(line) > CODE_WIDTH:
                 too_long.append(f"cell {index} line {number} ({len(line)} chars): {line.strip()[:60]}")
+    for index, cell in enumerate(nb.cells):  # code in the prose: the exercises' solutions
+        if cell.cell_type != "markdown":
+            continue
+        for block in PYTHON_FENCE.finditer(cell.source):
+            for number, line in enumerate(block.group(2).splitlines(), 1):
+                if len(line) > CODE_WIDTH:
+                    too_long.append(f"markdown cell {index}, python block line {number} ({len(line)} chars): "
+                                    f"{line.strip()[:60]}")
     for path, name in literalincluded_objects(chapter):
         start, lines = object_lines(path, name)
         for number, line in enumerate(lines, start):
