@@ -485,7 +485,11 @@ def adaptation_sweep(key, source, task: Task, ways=WAYS, labels_per_class=LABELS
     return {name: np.asarray(v) for name, v in out.items()}
 
 
-def train_source(key, X, y, n_classes: int = 10, hidden: int = HIDDEN, learning_rate: float = 1e-2, steps: int = 400):
+SOURCE_STEPS = 400  # full-batch Adam steps that trained the shipped source model (make data)
+
+
+def train_source(key, X, y, n_classes: int = 10, hidden: int = HIDDEN, learning_rate: float = 1e-2,
+                 steps: int = SOURCE_STEPS):
     """The source model: trained from random weights on the whole source set."""
     params = init_mlp(key, X.shape[1], hidden, n_classes)
     params, _ = train(params, jnp.asarray(X), jnp.asarray(y), learning_rate, steps)
